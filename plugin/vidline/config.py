@@ -1,0 +1,393 @@
+"""vidline's configuration: one TOML file, loaded once into frozen typed objects.
+
+Nothing reads configuration at import time: the composition root loads it
+with :func:`load_config` and passes the parts to whoever needs them. A bad
+file raises :class:`ConfigError` naming the key (``routing.rules[2].queue``)
+and what is wrong with it.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+INTERFACE_RE = re.compile(r"^[A-Za-z]+/[A-Za-z0-9_.@-]{1,64}$")
+STRATEGIES = ("ringall", "rrmemory", "leastrecent", "linear", "fewestcalls", "random")
+
+
+class ConfigError(ValueError):
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"config key {key}: {problem}")
+        self.key = key
+        self.problem = problem
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str = "http://127.0.0.1:8080"
+    secret_key: str = ""  # empty: a random key per start (sessions end on restart)
+    max_body_bytes: int = 16 * 1024
+    requests_per_minute: int = 30  # per client address, on the customer API
+    frame_ancestors: tuple[str, ...] = ("'self'",)
+
+
+@dataclass(frozen=True, slots=True)
+class AsteriskConfig:
+    host: str = "127.0.0.1"
+    port: int = 5038
+    username: str = "vidline"
+    secret: str = ""
+    context: str = "vidline-inbound"
+    exten: str = "s"
+    originate_timeout_ms: int = 30000
+    ping_interval: float = 10.0
+    ping_timeout: float = 5.0
+    reconnect_min: float = 0.5
+    reconnect_max: float = 30.0
+    events: str = "call,agent"
+
+
+@dataclass(frozen=True, slots=True)
+class AudioSocketConfig:
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 9093
+    connect_host: str = "127.0.0.1"  # the address Asterisk dials
+    sample_rate: int = 8000  # 16000 needs Asterisk 20.17/21.12/22.7/23.1 or newer
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseConfig:
+    url: str = "sqlite:///vidline.db"
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingRule:
+    queue: str
+    priority: int = 0
+    category: str | None = None
+    kiosk: str | None = None
+    page_pattern: str | None = None  # a regular expression searched in the page URL
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingConfig:
+    default_queue: str = "support"
+    default_priority: int = 0
+    queue_timeout: int = 120
+    rules: tuple[RoutingRule, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AgentConfig:
+    username: str
+    password_hash: str
+    interface: str  # the PBX queue member interface, e.g. PJSIP/1001
+    member_name: str
+    queues: tuple[str, ...]
+    display_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CrmConfig:
+    url_template: str = ""
+    open_in: str = "tab"  # or "iframe"
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxQueueConfig:
+    name: str
+    strategy: str = "ringall"
+    ring_timeout: int = 15  # seconds an agent rings (queues.conf timeout)
+    retry: int = 2  # seconds before the next round (queues.conf retry)
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxConfig:
+    enabled: bool = False
+    ami_host: str = "127.0.0.1"
+    ami_port: int = 5038
+    auto_answer_after: float | None = 2.0  # None: agents answer through the control API
+    queues: tuple[SandboxQueueConfig, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    server: ServerConfig
+    pbx: str
+    asterisk: AsteriskConfig
+    audiosocket: AudioSocketConfig
+    database: DatabaseConfig
+    categories: tuple[str, ...]
+    routing: RoutingConfig
+    agents: tuple[AgentConfig, ...]
+    crm: CrmConfig
+    sandbox: SandboxConfig
+
+
+class _Section:
+    """Reads typed values out of one TOML table, remembering the key path."""
+
+    def __init__(self, data: Mapping[str, Any], path: str) -> None:
+        if not isinstance(data, Mapping):
+            raise ConfigError(path, "must be a table")
+        self.data = data
+        self.path = path
+        self.seen: set[str] = set()
+
+    def key(self, name: str) -> str:
+        return f"{self.path}.{name}" if self.path else name
+
+    def _get(self, name: str, kind: type | tuple[type, ...], default: Any) -> Any:
+        self.seen.add(name)
+        if name not in self.data:
+            return default
+        value = self.data[name]
+        # bool is an int in Python; a port of `true` is a mistake, not 1
+        if isinstance(value, bool) and kind is not bool:
+            raise ConfigError(self.key(name), f"must be {_kind_name(kind)}, not a boolean")
+        if not isinstance(value, kind):
+            raise ConfigError(self.key(name), f"must be {_kind_name(kind)}")
+        return value
+
+    def str(self, name: str, default: Any = "", pattern: re.Pattern[str] | None = None,
+            choices: tuple[str, ...] | None = None) -> Any:
+        value = self._get(name, str, default)
+        if value is None or value == default:
+            return value
+        if pattern is not None and not pattern.match(value):
+            raise ConfigError(self.key(name), f"{value!r} does not match {pattern.pattern}")
+        if choices is not None and value not in choices:
+            raise ConfigError(self.key(name), f"{value!r} is not one of {', '.join(choices)}")
+        return value
+
+    def int(self, name: str, default: int, low: int, high: int) -> int:
+        value: int = self._get(name, int, default)
+        if not low <= value <= high:
+            raise ConfigError(self.key(name), f"{value} is outside {low}..{high}")
+        return value
+
+    def float(self, name: str, default: float | None, low: float, high: float) -> Any:
+        value = self._get(name, (int, float), default)
+        if value is not None and not low <= value <= high:
+            raise ConfigError(self.key(name), f"{value} is outside {low}..{high}")
+        return None if value is None else float(value)
+
+    def bool(self, name: str, default: bool) -> bool:
+        value: bool = self._get(name, bool, default)
+        return value
+
+    def strs(self, name: str, default: tuple[str, ...] = (),
+             pattern: re.Pattern[str] | None = None) -> tuple[str, ...]:
+        value = self._get(name, list, list(default))
+        for i, item in enumerate(value):
+            if not isinstance(item, str):
+                raise ConfigError(f"{self.key(name)}[{i}]", "must be a string")
+            if pattern is not None and not pattern.match(item):
+                raise ConfigError(f"{self.key(name)}[{i}]", f"{item!r} does not match {pattern.pattern}")
+        return tuple(value)
+
+    def table(self, name: str) -> _Section:
+        value = self._get(name, dict, {})
+        return _Section(value, self.key(name))
+
+    def tables(self, name: str) -> list[_Section]:
+        value = self._get(name, list, [])
+        return [_Section(item, f"{self.key(name)}[{i}]") for i, item in enumerate(value)]
+
+    def done(self) -> None:
+        unknown = sorted(set(self.data) - self.seen)
+        if unknown:
+            raise ConfigError(self.key(unknown[0]), "unknown key")
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    names = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
+             list: "an array", dict: "a table"}
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def _read(section: _Section, build: Callable[[_Section], T]) -> T:
+    result = build(section)
+    section.done()
+    return result
+
+
+def _server(s: _Section) -> ServerConfig:
+    url_re = re.compile(r"^https?://[^\s/]+(/[^\s]*)?$")
+    return ServerConfig(
+        host=s.str("host", "127.0.0.1"),
+        port=s.int("port", 8080, 0, 65535),
+        public_url=s.str("public_url", "http://127.0.0.1:8080", pattern=url_re).rstrip("/"),
+        secret_key=s.str("secret_key", ""),
+        max_body_bytes=s.int("max_body_bytes", 16 * 1024, 1024, 1024 * 1024),
+        requests_per_minute=s.int("requests_per_minute", 30, 1, 100000),
+        frame_ancestors=s.strs("frame_ancestors", ("'self'",), re.compile(r"^[^\s;,]+$")),
+    )
+
+
+def _asterisk(s: _Section) -> AsteriskConfig:
+    return AsteriskConfig(
+        host=s.str("host", "127.0.0.1"),
+        port=s.int("port", 5038, 1, 65535),
+        username=s.str("username", "vidline", pattern=NAME_RE),
+        secret=s.str("secret", "", pattern=re.compile(r"^[^\r\n]{1,128}$")),
+        context=s.str("context", "vidline-inbound", pattern=NAME_RE),
+        exten=s.str("exten", "s", pattern=NAME_RE),
+        originate_timeout_ms=s.int("originate_timeout_ms", 30000, 1000, 600000),
+        ping_interval=s.float("ping_interval", 10.0, 0.1, 3600),
+        ping_timeout=s.float("ping_timeout", 5.0, 0.1, 600),
+        reconnect_min=s.float("reconnect_min", 0.5, 0.01, 60),
+        reconnect_max=s.float("reconnect_max", 30.0, 0.1, 3600),
+        events=s.str("events", "call,agent", pattern=re.compile(r"^(on|off|[a-z]+(,[a-z]+)*)$")),
+    )
+
+
+def _audiosocket(s: _Section) -> AudioSocketConfig:
+    host_re = re.compile(r"^[A-Za-z0-9.:\[\]-]{1,255}$")
+    rate = s.int("sample_rate", 8000, 8000, 16000)
+    if rate not in (8000, 16000):
+        raise ConfigError(s.key("sample_rate"), "must be 8000 or 16000")
+    return AudioSocketConfig(
+        listen_host=s.str("listen_host", "127.0.0.1", pattern=host_re),
+        listen_port=s.int("listen_port", 9093, 0, 65535),
+        connect_host=s.str("connect_host", "127.0.0.1", pattern=host_re),
+        sample_rate=rate,
+    )
+
+
+def _database(s: _Section) -> DatabaseConfig:
+    url = s.str("url", "sqlite:///vidline.db",
+                pattern=re.compile(r"^(sqlite:///.+|mysql://[^\s]+)$"))
+    return DatabaseConfig(url=url)
+
+
+def _rule(s: _Section, categories: tuple[str, ...]) -> RoutingRule:
+    rule = RoutingRule(
+        queue=s.str("queue", None, pattern=NAME_RE),
+        priority=s.int("priority", 0, 0, 1000),
+        category=s.str("category", None),
+        kiosk=s.str("kiosk", None),
+        page_pattern=s.str("page_pattern", None),
+    )
+    if rule.queue is None:
+        raise ConfigError(s.key("queue"), "is required")
+    matchers = [m for m in (rule.category, rule.kiosk, rule.page_pattern) if m is not None]
+    if len(matchers) != 1:
+        raise ConfigError(s.path, "needs exactly one of category, kiosk, page_pattern")
+    if rule.category is not None and rule.category not in categories:
+        raise ConfigError(s.key("category"), f"{rule.category!r} is not in categories")
+    if rule.page_pattern is not None:
+        try:
+            re.compile(rule.page_pattern)
+        except re.error as exc:
+            raise ConfigError(s.key("page_pattern"), f"not a regular expression: {exc}") from None
+    return rule
+
+
+def _routing(s: _Section, categories: tuple[str, ...]) -> RoutingConfig:
+    return RoutingConfig(
+        default_queue=s.str("default_queue", "support", pattern=NAME_RE),
+        default_priority=s.int("default_priority", 0, 0, 1000),
+        queue_timeout=s.int("queue_timeout", 120, 1, 86400),
+        rules=tuple(_read(r, lambda r: _rule(r, categories)) for r in s.tables("rules")),
+    )
+
+
+def _agent(s: _Section) -> AgentConfig:
+    agent = AgentConfig(
+        username=s.str("username", None, pattern=NAME_RE),
+        password_hash=s.str("password_hash", None, pattern=re.compile(r"^scrypt\$\S+$")),
+        interface=s.str("interface", None, pattern=INTERFACE_RE),
+        member_name=s.str("member_name", None, pattern=re.compile(r"^[^\r\n|,;]{1,80}$")),
+        queues=s.strs("queues", (), NAME_RE),
+        display_name=s.str("display_name", ""),
+    )
+    for name in ("username", "password_hash", "interface", "member_name"):
+        if getattr(agent, name) is None:
+            raise ConfigError(s.key(name), "is required")
+    return agent
+
+
+def _crm(s: _Section) -> CrmConfig:
+    return CrmConfig(
+        url_template=s.str("url_template", ""),
+        open_in=s.str("open_in", "tab", choices=("tab", "iframe")),
+    )
+
+
+def _sandbox_queue(s: _Section) -> SandboxQueueConfig:
+    queue = SandboxQueueConfig(
+        name=s.str("name", None, pattern=NAME_RE),
+        strategy=s.str("strategy", "ringall", choices=STRATEGIES),
+        ring_timeout=s.int("ring_timeout", 15, 1, 600),
+        retry=s.int("retry", 2, 0, 600),
+    )
+    if queue.name is None:
+        raise ConfigError(s.key("name"), "is required")
+    return queue
+
+
+def _sandbox(s: _Section) -> SandboxConfig:
+    return SandboxConfig(
+        enabled=s.bool("enabled", False),
+        ami_host=s.str("ami_host", "127.0.0.1"),
+        ami_port=s.int("ami_port", 5038, 0, 65535),
+        auto_answer_after=s.float("auto_answer_after", 2.0, 0.0, 3600),
+        queues=tuple(_read(q, _sandbox_queue) for q in s.tables("queues")),
+    )
+
+
+def parse_config(data: Mapping[str, Any]) -> Config:
+    root = _Section(data, "")
+    categories = root.strs("categories", ("general",), NAME_RE)
+    config = Config(
+        server=_read(root.table("server"), _server),
+        pbx=root.str("pbx", "asterisk", choices=("asterisk", "freeswitch")),
+        asterisk=_read(root.table("asterisk"), _asterisk),
+        audiosocket=_read(root.table("audiosocket"), _audiosocket),
+        database=_read(root.table("database"), _database),
+        categories=categories,
+        routing=_read(root.table("routing"), lambda r: _routing(r, categories)),
+        agents=tuple(_read(a, _agent) for a in root.tables("agents")),
+        crm=_read(root.table("crm"), _crm),
+        sandbox=_read(root.table("sandbox"), _sandbox),
+    )
+    root.done()
+    _check_references(config)
+    return config
+
+
+def _check_references(config: Config) -> None:
+    names = [a.username for a in config.agents]
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            raise ConfigError(f"agents[{i}].username", f"{name!r} is listed twice")
+    if config.sandbox.enabled:
+        known = {q.name for q in config.sandbox.queues}
+        for i, agent in enumerate(config.agents):
+            for queue in agent.queues:
+                if queue not in known:
+                    raise ConfigError(f"agents[{i}].queues", f"{queue!r} is not a sandbox queue")
+        for queue in [config.routing.default_queue, *(r.queue for r in config.routing.rules)]:
+            if queue not in known:
+                raise ConfigError("routing", f"queue {queue!r} is not a sandbox queue")
+
+
+def load_config(path: Path) -> Config:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(str(path), f"cannot be read: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), f"is not valid TOML: {exc}") from None
+    return parse_config(data)

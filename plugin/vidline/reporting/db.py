@@ -1,0 +1,123 @@
+"""One small database handle for SQLite (the embedded default) and
+MySQL/MariaDB (through pymysql), so callers write SQL once.
+
+SQL uses ``?`` placeholders; the handle turns them into ``%s`` for pymysql.
+Values always travel as parameters, never inside the SQL text. These calls
+block: run them in a thread (the reporting writer, the sandbox's CDR writer),
+never on the event loop.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import pymysql
+
+
+@dataclass(frozen=True, slots=True)
+class DbUrl:
+    dialect: str  # "sqlite" or "mysql"
+    path: str = ""
+    host: str = "127.0.0.1"
+    port: int = 3306
+    user: str = "root"
+    password: str = ""
+    database: str = ""
+
+
+def parse_db_url(url: str) -> DbUrl:
+    """``sqlite:///relative.db``, ``sqlite:////abs/path.db`` or
+    ``mysql://user:password@host:port/database``."""
+    if url.startswith("sqlite:///"):
+        return DbUrl("sqlite", path=url[len("sqlite:///"):])
+    parts = urlsplit(url)
+    if parts.scheme != "mysql" or not parts.path.strip("/"):
+        raise ValueError(f"database url must be sqlite:///FILE or mysql://USER@HOST/DB, not {url!r}")
+    return DbUrl(
+        "mysql",
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 3306,
+        user=unquote(parts.username or "root"),
+        password=unquote(parts.password or ""),
+        database=parts.path.strip("/"),
+    )
+
+
+class Database:
+    """A connection with ``?`` placeholders on both dialects. Thread-safe by
+    a lock: one statement at a time."""
+
+    def __init__(self, url: str) -> None:
+        self.url = parse_db_url(url)
+        self.dialect = self.url.dialect
+        self._lock = threading.Lock()
+        self._conn: Any = None
+
+    def connect(self) -> None:
+        if self._conn is not None:
+            return
+        if self.dialect == "sqlite":
+            Path(self.url.path).parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(self.url.path, check_same_thread=False,
+                                         isolation_level=None)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+        else:
+            self._conn = pymysql.connect(
+                host=self.url.host, port=self.url.port, user=self.url.user,
+                password=self.url.password, database=self.url.database,
+                autocommit=True, charset="utf8mb4", connect_timeout=5,
+            )
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def _sql(self, sql: str) -> str:
+        # pymysql formats with %: a literal % must be doubled first
+        return sql if self.dialect == "sqlite" else sql.replace("%", "%%").replace("?", "%s")
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement; returns the last inserted row id."""
+        with self._lock:
+            self.connect()
+            cur = self._conn.cursor()
+            try:
+                cur.execute(self._sql(sql), tuple(params))
+                return int(cur.lastrowid or 0)
+            finally:
+                cur.close()
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            self.connect()
+            cur = self._conn.cursor()
+            try:
+                cur.execute(self._sql(sql), tuple(params))
+                return [tuple(row) for row in cur.fetchall()]
+            finally:
+                cur.close()
+
+    def columns(self, table: str) -> list[str]:
+        """Column names of ``table`` (empty when it does not exist)."""
+        if self.dialect == "sqlite":
+            return [row[1] for row in self.query(f"PRAGMA table_info({_ident(table)})")]
+        rows = self.query(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = DATABASE() AND table_name = ? ORDER BY ordinal_position",
+            (table,),
+        )
+        return [row[0] for row in rows]
+
+
+def _ident(name: str) -> str:
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"bad identifier {name!r}")
+    return name

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Idempotent setup of everything vidline and its tests need on a fresh Debian
+# machine: a virtualenv with the package (editable) and its test tools, and
+# Debian's chromium for the browser tests. Safe to run again and again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VIDLINE_VENV:-.venv}
+WITH_TESTS=${1:-}
+
+if [ ! -x "$VENV/bin/python" ]; then
+    python3 -m venv "$VENV"
+fi
+stamp="$VENV/.vidline-installed"
+want=$(cat setup.cfg pyproject.toml | sha256sum | cut -d' ' -f1)$WITH_TESTS
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    "$VENV/bin/python" -m pip install -q --upgrade pip
+    if [ "$WITH_TESTS" = "--tests" ]; then
+        "$VENV/bin/python" -m pip install -q -e '.[test]'
+    else
+        "$VENV/bin/python" -m pip install -q -e .
+    fi
+    echo "$want" > "$stamp"
+fi
+
+if [ "$WITH_TESTS" = "--tests" ] && ! command -v chromium >/dev/null 2>&1; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq chromium >/dev/null
+fi
