@@ -19,6 +19,23 @@ T = TypeVar("T")
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 INTERFACE_RE = re.compile(r"^[A-Za-z]+/[A-Za-z0-9_.@-]{1,64}$")
+# a host name or an IPv4/IPv6 address (no scheme, no port)
+HOST_RE = re.compile(r"^[A-Za-z0-9.:\[\]-]{1,255}$")
+# free text shown to people (kiosk names, display names): no control characters
+LABEL_RE = re.compile(r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]{1,80}$")
+# `vidline passwd` output: scrypt$n$r$p$salt$hash (base64)
+PASSWORD_HASH_RE = re.compile(r"^scrypt\$\d{1,8}\$\d{1,3}\$\d{1,3}\$[A-Za-z0-9+/]{8,}={0,2}"
+                              r"\$[A-Za-z0-9+/]{16,}={0,2}$")
+# an address with an optional /mask or /prefix, as manager.conf permit= takes it
+PERMIT_RE = re.compile(r"^[0-9A-Fa-f:.]{2,45}(/[0-9A-Fa-f:.]{1,45})?$")
+# The secret goes into manager.conf and the member name into queues.conf and
+# queue_log: no control characters (a line break), no ';' (starts a comment),
+# no edge spaces (Asterisk trims them); the member name also no ',' or '|'
+# (field separators in member lines and queue_log).
+SECRET_RE = re.compile(r"^[!-~](?:[ -~]{0,126}[!-~])?$")  # printable ASCII
+MEMBER_NAME_RE = re.compile(r"^[^\s\x00-\x1f\x7f-\x9f\u2028\u2029|,;\\]"
+                            r"(?:[^\x00-\x1f\x7f-\x9f\u2028\u2029|,;\\]{0,78}"
+                            r"[^\s\x00-\x1f\x7f-\x9f\u2028\u2029|,;\\])?$")
 STRATEGIES = ("ringall", "rrmemory", "leastrecent", "linear", "fewestcalls", "random")
 
 
@@ -54,6 +71,11 @@ class AsteriskConfig:
     reconnect_min: float = 0.5
     reconnect_max: float = 30.0
     events: str = "call,agent"
+    # manager.conf user rendered by `vidline dialplan`: source networks allowed
+    # to log in as this user (address/mask), and how long (ms) Asterisk waits
+    # on a slow reader before dropping the session
+    permit: tuple[str, ...] = ("127.0.0.1/255.255.255.255",)
+    writetimeout: int = 5000
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,41 +180,42 @@ class _Section:
             raise ConfigError(self.key(name), f"must be {_kind_name(kind)}")
         return value
 
-    def str(self, name: str, default: Any = "", pattern: re.Pattern[str] | None = None,
+    def text(self, name: str, default: Any = "", pattern: re.Pattern[str] | None = None,
             choices: tuple[str, ...] | None = None) -> Any:
         value = self._get(name, str, default)
         if value is None or value == default:
             return value
-        if pattern is not None and not pattern.match(value):
+        if pattern is not None and not pattern.fullmatch(value):
             raise ConfigError(self.key(name), f"{value!r} does not match {pattern.pattern}")
         if choices is not None and value not in choices:
             raise ConfigError(self.key(name), f"{value!r} is not one of {', '.join(choices)}")
         return value
 
-    def int(self, name: str, default: int, low: int, high: int) -> int:
+    def integer(self, name: str, default: int, low: int, high: int) -> int:
         value: int = self._get(name, int, default)
         if not low <= value <= high:
             raise ConfigError(self.key(name), f"{value} is outside {low}..{high}")
         return value
 
-    def float(self, name: str, default: float | None, low: float, high: float) -> Any:
+    def number(self, name: str, default: float | None, low: float, high: float) -> Any:
         value = self._get(name, (int, float), default)
         if value is not None and not low <= value <= high:
             raise ConfigError(self.key(name), f"{value} is outside {low}..{high}")
         return None if value is None else float(value)
 
-    def bool(self, name: str, default: bool) -> bool:
+    def flag(self, name: str, default: bool) -> bool:
         value: bool = self._get(name, bool, default)
         return value
 
-    def strs(self, name: str, default: tuple[str, ...] = (),
+    def texts(self, name: str, default: tuple[str, ...] = (),
              pattern: re.Pattern[str] | None = None) -> tuple[str, ...]:
         value = self._get(name, list, list(default))
         for i, item in enumerate(value):
             if not isinstance(item, str):
                 raise ConfigError(f"{self.key(name)}[{i}]", "must be a string")
-            if pattern is not None and not pattern.match(item):
-                raise ConfigError(f"{self.key(name)}[{i}]", f"{item!r} does not match {pattern.pattern}")
+            if pattern is not None and not pattern.fullmatch(item):
+                raise ConfigError(f"{self.key(name)}[{i}]",
+                                  f"{item!r} does not match {pattern.pattern}")
         return tuple(value)
 
     def table(self, name: str) -> _Section:
@@ -225,59 +248,77 @@ def _read(section: _Section, build: Callable[[_Section], T]) -> T:
 def _server(s: _Section) -> ServerConfig:
     url_re = re.compile(r"^https?://[^\s/]+(/[^\s]*)?$")
     return ServerConfig(
-        host=s.str("host", "127.0.0.1"),
-        port=s.int("port", 8080, 0, 65535),
-        public_url=s.str("public_url", "http://127.0.0.1:8080", pattern=url_re).rstrip("/"),
-        secret_key=s.str("secret_key", ""),
-        max_body_bytes=s.int("max_body_bytes", 16 * 1024, 1024, 1024 * 1024),
-        requests_per_minute=s.int("requests_per_minute", 30, 1, 100000),
-        frame_ancestors=s.strs("frame_ancestors", ("'self'",), re.compile(r"^[^\s;,]+$")),
+        host=s.text("host", "127.0.0.1", pattern=HOST_RE),
+        port=s.integer("port", 8080, 0, 65535),
+        public_url=s.text("public_url", "http://127.0.0.1:8080", pattern=url_re).rstrip("/"),
+        secret_key=s.text("secret_key", ""),
+        max_body_bytes=s.integer("max_body_bytes", 16 * 1024, 1024, 1024 * 1024),
+        requests_per_minute=s.integer("requests_per_minute", 30, 1, 100000),
+        frame_ancestors=s.texts("frame_ancestors", ("'self'",), re.compile(r"^[^\s;,]+$")),
     )
+
+
+def _secret(s: _Section) -> str:
+    secret: str = s.text("secret", "", pattern=SECRET_RE)
+    if ";" in secret or "\\" in secret:
+        raise ConfigError(s.key("secret"), "must not contain ';' or '\\' (manager.conf)")
+    return secret
 
 
 def _asterisk(s: _Section) -> AsteriskConfig:
-    return AsteriskConfig(
-        host=s.str("host", "127.0.0.1"),
-        port=s.int("port", 5038, 1, 65535),
-        username=s.str("username", "vidline", pattern=NAME_RE),
-        secret=s.str("secret", "", pattern=re.compile(r"^[^\r\n]{1,128}$")),
-        context=s.str("context", "vidline-inbound", pattern=NAME_RE),
-        exten=s.str("exten", "s", pattern=NAME_RE),
-        originate_timeout_ms=s.int("originate_timeout_ms", 30000, 1000, 600000),
-        ping_interval=s.float("ping_interval", 10.0, 0.1, 3600),
-        ping_timeout=s.float("ping_timeout", 5.0, 0.1, 600),
-        reconnect_min=s.float("reconnect_min", 0.5, 0.01, 60),
-        reconnect_max=s.float("reconnect_max", 30.0, 0.1, 3600),
-        events=s.str("events", "call,agent", pattern=re.compile(r"^(on|off|[a-z]+(,[a-z]+)*)$")),
+    config = AsteriskConfig(
+        host=s.text("host", "127.0.0.1", pattern=HOST_RE),
+        port=s.integer("port", 5038, 1, 65535),
+        username=s.text("username", "vidline", pattern=NAME_RE),
+        secret=_secret(s),
+        context=s.text("context", "vidline-inbound", pattern=NAME_RE),
+        exten=s.text("exten", "s", pattern=NAME_RE),
+        originate_timeout_ms=s.integer("originate_timeout_ms", 30000, 1000, 600000),
+        ping_interval=s.number("ping_interval", 10.0, 0.1, 3600),
+        ping_timeout=s.number("ping_timeout", 5.0, 0.1, 600),
+        reconnect_min=s.number("reconnect_min", 0.5, 0.01, 60),
+        reconnect_max=s.number("reconnect_max", 30.0, 0.1, 3600),
+        events=s.text("events", "call,agent", pattern=re.compile(r"^(on|off|[a-z]+(,[a-z]+)*)$")),
+        permit=s.texts("permit", ("127.0.0.1/255.255.255.255",), PERMIT_RE),
+        writetimeout=s.integer("writetimeout", 5000, 100, 600000),
     )
+    if config.reconnect_min > config.reconnect_max:
+        raise ConfigError(s.key("reconnect_min"), "must not exceed reconnect_max")
+    return config
 
 
 def _audiosocket(s: _Section) -> AudioSocketConfig:
     host_re = re.compile(r"^[A-Za-z0-9.:\[\]-]{1,255}$")
-    rate = s.int("sample_rate", 8000, 8000, 16000)
+    rate = s.integer("sample_rate", 8000, 8000, 16000)
     if rate not in (8000, 16000):
         raise ConfigError(s.key("sample_rate"), "must be 8000 or 16000")
     return AudioSocketConfig(
-        listen_host=s.str("listen_host", "127.0.0.1", pattern=host_re),
-        listen_port=s.int("listen_port", 9093, 0, 65535),
-        connect_host=s.str("connect_host", "127.0.0.1", pattern=host_re),
+        listen_host=s.text("listen_host", "127.0.0.1", pattern=host_re),
+        listen_port=s.integer("listen_port", 9093, 0, 65535),
+        connect_host=s.text("connect_host", "127.0.0.1", pattern=host_re),
         sample_rate=rate,
     )
 
 
 def _database(s: _Section) -> DatabaseConfig:
-    url = s.str("url", "sqlite:///vidline.db",
+    url = s.text("url", "sqlite:///vidline.db",
                 pattern=re.compile(r"^(sqlite:///.+|mysql://[^\s]+)$"))
+    from vidline.reporting.db import parse_db_url  # here: config stays importable alone
+
+    try:
+        parse_db_url(url)
+    except ValueError as exc:
+        raise ConfigError(s.key("url"), str(exc)) from None
     return DatabaseConfig(url=url)
 
 
 def _rule(s: _Section, categories: tuple[str, ...]) -> RoutingRule:
     rule = RoutingRule(
-        queue=s.str("queue", None, pattern=NAME_RE),
-        priority=s.int("priority", 0, 0, 1000),
-        category=s.str("category", None),
-        kiosk=s.str("kiosk", None),
-        page_pattern=s.str("page_pattern", None),
+        queue=s.text("queue", None, pattern=NAME_RE),
+        priority=s.integer("priority", 0, 0, 1000),
+        category=s.text("category", None),
+        kiosk=s.text("kiosk", None, pattern=LABEL_RE),
+        page_pattern=s.text("page_pattern", None),
     )
     if rule.queue is None:
         raise ConfigError(s.key("queue"), "is required")
@@ -296,21 +337,21 @@ def _rule(s: _Section, categories: tuple[str, ...]) -> RoutingRule:
 
 def _routing(s: _Section, categories: tuple[str, ...]) -> RoutingConfig:
     return RoutingConfig(
-        default_queue=s.str("default_queue", "support", pattern=NAME_RE),
-        default_priority=s.int("default_priority", 0, 0, 1000),
-        queue_timeout=s.int("queue_timeout", 120, 1, 86400),
+        default_queue=s.text("default_queue", "support", pattern=NAME_RE),
+        default_priority=s.integer("default_priority", 0, 0, 1000),
+        queue_timeout=s.integer("queue_timeout", 120, 1, 86400),
         rules=tuple(_read(r, lambda r: _rule(r, categories)) for r in s.tables("rules")),
     )
 
 
 def _agent(s: _Section) -> AgentConfig:
     agent = AgentConfig(
-        username=s.str("username", None, pattern=NAME_RE),
-        password_hash=s.str("password_hash", None, pattern=re.compile(r"^scrypt\$\S+$")),
-        interface=s.str("interface", None, pattern=INTERFACE_RE),
-        member_name=s.str("member_name", None, pattern=re.compile(r"^[^\r\n|,;]{1,80}$")),
-        queues=s.strs("queues", (), NAME_RE),
-        display_name=s.str("display_name", ""),
+        username=s.text("username", None, pattern=NAME_RE),
+        password_hash=s.text("password_hash", None, pattern=PASSWORD_HASH_RE),
+        interface=s.text("interface", None, pattern=INTERFACE_RE),
+        member_name=s.text("member_name", None, pattern=MEMBER_NAME_RE),
+        queues=s.texts("queues", (), NAME_RE),
+        display_name=s.text("display_name", "", pattern=LABEL_RE),
     )
     for name in ("username", "password_hash", "interface", "member_name"):
         if getattr(agent, name) is None:
@@ -320,17 +361,17 @@ def _agent(s: _Section) -> AgentConfig:
 
 def _crm(s: _Section) -> CrmConfig:
     return CrmConfig(
-        url_template=s.str("url_template", ""),
-        open_in=s.str("open_in", "tab", choices=("tab", "iframe")),
+        url_template=s.text("url_template", ""),
+        open_in=s.text("open_in", "tab", choices=("tab", "iframe")),
     )
 
 
 def _sandbox_queue(s: _Section) -> SandboxQueueConfig:
     queue = SandboxQueueConfig(
-        name=s.str("name", None, pattern=NAME_RE),
-        strategy=s.str("strategy", "ringall", choices=STRATEGIES),
-        ring_timeout=s.int("ring_timeout", 15, 1, 600),
-        retry=s.int("retry", 2, 0, 600),
+        name=s.text("name", None, pattern=NAME_RE),
+        strategy=s.text("strategy", "ringall", choices=STRATEGIES),
+        ring_timeout=s.integer("ring_timeout", 15, 1, 600),
+        retry=s.integer("retry", 2, 0, 600),
     )
     if queue.name is None:
         raise ConfigError(s.key("name"), "is required")
@@ -338,21 +379,23 @@ def _sandbox_queue(s: _Section) -> SandboxQueueConfig:
 
 
 def _sandbox(s: _Section) -> SandboxConfig:
+    auto_answer = s.flag("auto_answer", True)  # false: agents answer through the control API
+    after = s.number("auto_answer_after", 2.0, 0.0, 3600)
     return SandboxConfig(
-        enabled=s.bool("enabled", False),
-        ami_host=s.str("ami_host", "127.0.0.1"),
-        ami_port=s.int("ami_port", 5038, 0, 65535),
-        auto_answer_after=s.float("auto_answer_after", 2.0, 0.0, 3600),
+        enabled=s.flag("enabled", False),
+        ami_host=s.text("ami_host", "127.0.0.1", pattern=HOST_RE),
+        ami_port=s.integer("ami_port", 5038, 0, 65535),
+        auto_answer_after=after if auto_answer else None,
         queues=tuple(_read(q, _sandbox_queue) for q in s.tables("queues")),
     )
 
 
 def parse_config(data: Mapping[str, Any]) -> Config:
     root = _Section(data, "")
-    categories = root.strs("categories", ("general",), NAME_RE)
+    categories = root.texts("categories", ("general",), NAME_RE)
     config = Config(
         server=_read(root.table("server"), _server),
-        pbx=root.str("pbx", "asterisk", choices=("asterisk", "freeswitch")),
+        pbx=root.text("pbx", "asterisk", choices=("asterisk", "freeswitch")),
         asterisk=_read(root.table("asterisk"), _asterisk),
         audiosocket=_read(root.table("audiosocket"), _audiosocket),
         database=_read(root.table("database"), _database),

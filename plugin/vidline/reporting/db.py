@@ -9,6 +9,7 @@ never on the event loop.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -38,7 +39,9 @@ def parse_db_url(url: str) -> DbUrl:
         return DbUrl("sqlite", path=url[len("sqlite:///"):])
     parts = urlsplit(url)
     if parts.scheme != "mysql" or not parts.path.strip("/"):
-        raise ValueError(f"database url must be sqlite:///FILE or mysql://USER@HOST/DB, not {url!r}")
+        raise ValueError(
+            f"database url must be sqlite:///FILE or mysql://USER@HOST/DB, not {url!r}"
+        )
     return DbUrl(
         "mysql",
         host=parts.hostname or "127.0.0.1",
@@ -115,6 +118,28 @@ class Database:
             (table,),
         )
         return [row[0] for row in rows]
+
+
+    def column_lengths(self, table: str) -> dict[str, int]:
+        """Declared maximum lengths of the character columns of ``table``
+        (``varchar(80)`` -> 80), lower-cased names; other columns are absent."""
+        if self.dialect == "sqlite":
+            lengths: dict[str, int] = {}
+            for row in self.query(f"PRAGMA table_info({_ident(table)})"):
+                match = _VARCHAR_RE.search(str(row[2]))
+                if match:
+                    lengths[str(row[1]).lower()] = int(match.group(1))
+            return lengths
+        rows = self.query(
+            "SELECT column_name, character_maximum_length FROM information_schema.columns "
+            "WHERE table_schema = DATABASE() AND table_name = ? "
+            "AND character_maximum_length IS NOT NULL",
+            (table,),
+        )
+        return {str(name).lower(): int(size) for name, size in rows}
+
+
+_VARCHAR_RE = re.compile(r"char\s*\(\s*(\d+)\s*\)", re.IGNORECASE)
 
 
 def _ident(name: str) -> str:

@@ -5,23 +5,29 @@ message is decoded, so a UTF-8 character split across TCP reads survives
 (panoramisk 1.4 decodes each chunk on its own and loses it). The buffered
 message size is capped, like h11's ``max_incomplete_event_size``.
 
-Asterisk ends lines with CRLF but accepts a lone LF from clients (shared/
-asterisk G3), so the parser for what clients send (``accept_bare_lf``)
-frames on either.
+Asterisk ends lines with CRLF, and it also accepts a lone LF from clients
+(shared/asterisk G3). The parser frames on either: a CRLF-only stream takes
+a fast path (one decode and one header regex per message), anything with a
+bare LF the general one. :func:`encode_message` writes CRLF only and refuses
+CR, LF and NUL inside a header, so a value can never end a header early.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-# Asterisk's manager refuses a line of 1024 bytes or more and drops the whole action.
-MAX_LINE_BYTES = 1023
+# manager.c get_input() reads into a 1024-byte window and needs the line's
+# CRLF inside it: a header line may carry 1022 bytes before its CRLF, and one
+# byte more makes Asterisk drop the whole action ("line too long").
+MAX_LINE_BYTES = 1022
 DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024
 _BANNER_RE = re.compile(rb"^[^\r\n:]*Call Manager/[^\r\n]*\r?\n")
 _BLOCK_END = re.compile(rb"\r?\n\r?\n")
 _LINE_SPLIT = re.compile(r"\r?\n")
+# "Key: value" with the single space after the colon optional, as decode_block reads it
+_HEADER_LINE = re.compile(r"([^:\r\n]+): ?([^\r\n]*)")
 
 
 class AmiProtocolError(Exception):
@@ -125,7 +131,35 @@ class AmiParser:
             raise AmiProtocolError(f"an AMI message exceeded {self._max} bytes")
         return out
 
-    def _blocks(self) -> Iterator[AmiMessage]:
+    def _blocks(self) -> list[AmiMessage]:
+        buf = self._buffer
+        # A CRLF-only buffer (what Asterisk sends) has every LF after a CR and
+        # every CR before an LF; only then may it be framed on "\r\n\r\n" alone.
+        crlf = buf.count(b"\r\n")
+        if buf.count(b"\n") != crlf or buf.count(b"\r") != crlf:
+            return self._blocks_general()
+        end = buf.rfind(b"\r\n\r\n")
+        if end < 0:
+            return []
+        # Decoding up to a message end never splits a UTF-8 character.
+        text = buf[:end].decode("utf-8", errors="replace")
+        del buf[: end + 4]
+        out: list[AmiMessage] = []
+        for block in text.split("\r\n\r\n"):
+            if block.startswith("\r\n"):
+                block = block.lstrip("\r\n")
+            if not block:
+                continue
+            pairs = _HEADER_LINE.findall(block)
+            # Lines without a colon (command output) take the general decoder.
+            if len(pairs) == block.count("\r\n") + 1:
+                out.append(AmiMessage(tuple(pairs)))
+            else:
+                out.append(decode_block(block.encode()))
+        return out
+
+    def _blocks_general(self) -> list[AmiMessage]:
+        out: list[AmiMessage] = []
         start = 0
         buf = bytes(self._buffer)
         for match in _BLOCK_END.finditer(buf):
@@ -134,8 +168,9 @@ class AmiParser:
             block = buf[start : match.start()]
             start = match.end()
             if block.strip(b"\r\n"):
-                yield decode_block(block)
+                out.append(decode_block(block))
         del self._buffer[:start]
+        return out
 
 
 _HEADER_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_()/:.@-]*$")
@@ -149,7 +184,7 @@ def encode_message(headers: Iterable[tuple[str, str]]) -> bytes:
     """
     lines: list[bytes] = []
     for name, value in headers:
-        if not _HEADER_NAME_RE.match(name) or name.endswith(":"):
+        if not _HEADER_NAME_RE.fullmatch(name) or name.endswith(":"):
             raise AmiEncodeError(f"bad AMI header name {name!r}")
         if any(c in value for c in "\r\n\x00"):
             raise AmiEncodeError(f"AMI header {name} contains CR, LF or NUL")

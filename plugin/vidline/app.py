@@ -1,0 +1,154 @@
+"""The composition root: builds every collaborator from the config, wires
+them, starts them in order and stops them in reverse. Nothing else in vidline
+reads the configuration or constructs services."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import secrets
+import signal
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from vidline.config import Config
+from vidline.interactions.audio import AudioLegs
+from vidline.interactions.service import InteractionService
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """A running vidline: what tests, the demo and `serve` hold on to."""
+
+    config: Config
+    base_url: str
+    service: InteractionService
+    pbx: Any
+    audiosocket: Any
+    sandbox: Any
+    runner: web.AppRunner
+    hub: Any
+    audio: AudioLegs
+
+    @property
+    def customer_url(self) -> str:
+        return f"{self.base_url}/"
+
+    @property
+    def agent_url(self) -> str:
+        return f"{self.base_url}/agent/"
+
+    async def close(self) -> None:
+        await self.runner.cleanup()
+        await self.service.close()
+        await self.pbx.close()
+        await self.audiosocket.close()
+        if self.sandbox is not None:
+            await self.sandbox.close()
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+async def start(config: Config) -> Runtime:
+    # imported here so that importing vidline.app stays cheap for the CLI
+    from vidline.agents.directory import AgentDirectory
+    from vidline.agents.hub import AgentHub
+    from vidline.audiosocket.server import AudioSocketServer
+    from vidline.crm.links import CrmLinks
+    from vidline.pbx.asterisk.adapter import AsteriskAdapter
+    from vidline.reporting.db import Database
+    from vidline.reporting.schema import ensure_asterisk_tables
+    from vidline.routing.rules import route
+    from vidline.web.app import build_web_app
+
+    if not config.server.secret_key:
+        config = dataclasses.replace(
+            config, server=dataclasses.replace(config.server, secret_key=secrets.token_hex(32))
+        )
+    web_sock = _bind(config.server.host, config.server.port)
+    bound_port = web_sock.getsockname()[1]
+    if config.server.port == 0:
+        # an ephemeral port (tests, several demos): the public URL follows it
+        config = dataclasses.replace(config, server=dataclasses.replace(
+            config.server, port=bound_port, public_url=f"http://{config.server.host}:{bound_port}"))
+    base_url = config.server.public_url
+
+    sandbox = None
+    if config.sandbox.enabled:
+        from vidline.pbx.sandbox.pbx import SandboxPbx
+
+        db = Database(config.database.url)
+        await asyncio.to_thread(ensure_asterisk_tables, db)
+        db.close()
+        sandbox = SandboxPbx(config)
+        await sandbox.start()
+        config = dataclasses.replace(config, asterisk=dataclasses.replace(
+            config.asterisk, host=config.sandbox.ami_host, port=sandbox.ami_port))
+
+    directory = AgentDirectory(config.agents)
+    hub = AgentHub()
+    crm = CrmLinks(config.crm)
+    store_holder: dict[str, AudioLegs] = {}
+
+    audiosocket = AudioSocketServer(
+        config.audiosocket.listen_host, config.audiosocket.listen_port,
+        config.audiosocket.sample_rate, lambda u: store_holder["legs"].resolve(u),
+    )
+    await audiosocket.start()
+    audio_config = dataclasses.replace(config.audiosocket, listen_port=audiosocket.port)
+    pbx = AsteriskAdapter(config.asterisk, audio_config)
+    service = InteractionService(
+        pbx=pbx,
+        router=lambda ctx: route(ctx, config.routing),
+        agents=directory,
+        notifier=hub,
+        crm=crm,
+        panel_url=lambda interaction_id: f"{base_url}/agent/i/{interaction_id}",
+        queue_timeout=config.routing.queue_timeout,
+    )
+    audio = AudioLegs(service.store)
+    store_holder["legs"] = audio
+    await pbx.start()
+
+    app = build_web_app(config, service, hub, directory)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.SockSite(runner, web_sock).start()
+    return Runtime(config, base_url, service, pbx, audiosocket, sandbox, runner, hub, audio)
+
+
+async def serve(config: Config, *, demo: bool = False) -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    runtime = await start(config)
+    mode = f" (demo: sandbox PBX, {config.database.url})" if demo else ""
+    print(f"vidline is running{mode}")
+    print(f"  customer page: {runtime.customer_url}")
+    print(f"  agent panel:   {runtime.agent_url}")
+    if demo:
+        names = ", ".join(f"{a.username}/{a.username}" for a in config.agents)
+        print(f"  demo agents (user/password): {names}")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await runtime.close()

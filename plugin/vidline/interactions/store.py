@@ -1,0 +1,96 @@
+"""Where live interactions are kept, with their customer-facing subscribers.
+
+In memory on purpose: the PBX is the source of truth for calls, and the
+reporting database (issue 6) keeps the history. Ended interactions stay a
+while so that a customer page that reloads can still read how it ended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
+
+from vidline.interactions.model import Interaction
+from vidline.interactions.state import State
+
+ENDED_RETENTION_SECONDS = 600.0
+SUBSCRIBER_BACKLOG = 16
+
+
+class Subscription:
+    """One customer WebSocket's view: the latest status messages, bounded.
+
+    A slow reader cannot grow memory: when the backlog is full the oldest
+    message is dropped, since each status message is a full snapshot.
+    """
+
+    def __init__(self) -> None:
+        self._queue: asyncio.Queue[dict[str, object]] = asyncio.Queue(SUBSCRIBER_BACKLOG)
+
+    def put(self, message: dict[str, object]) -> None:
+        if self._queue.full():
+            self._queue.get_nowait()
+        self._queue.put_nowait(message)
+
+    async def get(self) -> dict[str, object]:
+        return await self._queue.get()
+
+
+class InteractionStore:
+    def __init__(self) -> None:
+        self._items: dict[str, Interaction] = {}
+        self._subscribers: dict[str, set[Subscription]] = {}
+        self._ended_at: dict[str, float] = {}
+
+    def add(self, interaction: Interaction) -> None:
+        self._items[interaction.id] = interaction
+
+    def get(self, interaction_id: str) -> Interaction | None:
+        return self._items.get(interaction_id)
+
+    def __iter__(self) -> Iterator[Interaction]:
+        return iter(list(self._items.values()))
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def waiting_in(self, queue: str) -> list[Interaction]:
+        return [i for i in self._items.values()
+                if i.queue == queue and i.state in (State.QUEUED, State.RINGING)]
+
+    def publish(self, interaction: Interaction) -> None:
+        message = interaction.status()
+        for sub in self._subscribers.get(interaction.id, ()):
+            sub.put(message)
+        if interaction.state is State.ENDED:
+            self._ended_at.setdefault(interaction.id, time.monotonic())
+
+    async def subscribe(self, interaction_id: str) -> AsyncIterator[dict[str, object]]:
+        """The current status, then every change, until the interaction ends."""
+        interaction = self._items.get(interaction_id)
+        if interaction is None:
+            return
+        sub = Subscription()
+        self._subscribers.setdefault(interaction_id, set()).add(sub)
+        try:
+            message = interaction.status()
+            while True:
+                yield message
+                if message.get("state") == State.ENDED.value:
+                    return
+                message = await sub.get()
+        finally:
+            subs = self._subscribers.get(interaction_id)
+            if subs is not None:
+                subs.discard(sub)
+                if not subs:
+                    del self._subscribers[interaction_id]
+
+    def evict_expired(self, now: float | None = None) -> int:
+        now = time.monotonic() if now is None else now
+        expired = [i for i, t in self._ended_at.items() if now - t > ENDED_RETENTION_SECONDS]
+        for interaction_id in expired:
+            self._ended_at.pop(interaction_id, None)
+            self._items.pop(interaction_id, None)
+        return len(expired)

@@ -1,0 +1,179 @@
+"""The aiohttp application: customer API and page, widget, agent panel.
+
+``build_web_app`` is the only entry point; the composition root passes the
+collaborators in, and this module reads nothing at import time. Handlers
+live in :mod:`vidline.web.customer` and :mod:`vidline.web.agent`; this file
+holds what they share: the state object, JSON errors, static files and the
+security headers every response carries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import importlib.resources
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import jinja2
+from aiohttp import web
+
+from vidline.agents.directory import AgentDirectory
+from vidline.agents.hub import AgentHub
+from vidline.agents.sessions import LoginThrottle, SessionStore
+from vidline.config import Config
+from vidline.crm.links import CrmLinks
+from vidline.web.api import InteractionsApi
+from vidline.web.ratelimit import RateLimiter
+
+HOST_RE = re.compile(r"[A-Za-z0-9.:\[\]-]{1,255}")
+
+
+@dataclass(frozen=True, slots=True)
+class StaticFile:
+    body: bytes
+    content_type: str
+    etag: str
+    cache_control: str
+
+
+@dataclass(slots=True)
+class WebState:
+    config: Config
+    interactions: InteractionsApi
+    hub: AgentHub
+    agents: AgentDirectory
+    crm: CrmLinks
+    limiter: RateLimiter
+    sessions: SessionStore
+    throttle: LoginThrottle
+    templates: jinja2.Environment
+    static: dict[str, StaticFile]
+    reconnect_grace: float
+    secure_cookies: bool
+    customer_sockets: dict[str, int] = field(default_factory=dict)
+    grace_tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    def spawn(self, coro: Any) -> asyncio.Task[Any]:
+        """Start a background task the app owns and cancels at cleanup."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+
+STATE = web.AppKey("vidline_web_state", WebState)
+
+
+def json_error(status: int, code: str, field_name: str | None, message: str,
+               headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response({"error": code, "field": field_name, "message": message},
+                             status=status, headers={"Cache-Control": "no-store",
+                                                     **(headers or {})})
+
+
+def client_address(request: web.Request) -> str:
+    # the peer address; behind a reverse proxy every client shares it, so the
+    # proxy must do its own per-client limiting (see the README)
+    return request.remote or "unknown"
+
+
+def _static_file(package: str, name: str, content_type: str, cache: str) -> StaticFile:
+    body = importlib.resources.files(package).joinpath(name).read_bytes()
+    etag = '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
+    return StaticFile(body, content_type, etag, cache)
+
+
+def serve_static(request: web.Request, item: StaticFile) -> web.Response:
+    headers = {"ETag": item.etag, "Cache-Control": item.cache_control}
+    if item.etag in request.headers.get("If-None-Match", ""):
+        return web.Response(status=304, headers=headers)
+    return web.Response(body=item.body, content_type=item.content_type.split(";")[0],
+                        charset="utf-8" if "charset" in item.content_type else None,
+                        headers=headers)
+
+
+def _load_static() -> dict[str, StaticFile]:
+    js, css, html = ("application/javascript; charset=utf-8", "text/css; charset=utf-8",
+                     "text/html; charset=utf-8")
+    # the widget is cached for a while by embedding sites; the rest revalidates
+    return {
+        "widget/vidline.js": _static_file("vidline.widget", "static/vidline.js", js,
+                                          "public, max-age=300"),
+        "customer/index.html": _static_file("vidline.widget", "static/index.html", html,
+                                            "no-cache"),
+        "agent/panel.js": _static_file("vidline.agent_panel", "static/panel.js", js,
+                                       "no-cache"),
+        "agent/panel.css": _static_file("vidline.agent_panel", "static/panel.css", css,
+                                        "no-cache"),
+    }
+
+
+def _csp(request: web.Request, state: WebState) -> str:
+    host = request.host if HOST_RE.fullmatch(request.host or "") else None
+    connect = "'self'" + (f" ws://{host} wss://{host}" if host else "")
+    agent = request.path.startswith("/agent")
+    frame_src = "'none'"
+    if agent and state.crm.open_in == "iframe":
+        frame_src = state.crm.frame_origin() or "https: http:"
+    # the customer page may be framed where the operator says; the agent
+    # panel only by itself (its buttons must not be clickjacked)
+    ancestors = "'self'" if agent else " ".join(state.config.server.frame_ancestors)
+    return "; ".join((
+        "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",
+        f"connect-src {connect}", f"frame-src {frame_src}", f"frame-ancestors {ancestors}",
+        "base-uri 'none'", "form-action 'self'",
+    ))
+
+
+async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    state = request.app[STATE]
+    response.headers["Content-Security-Policy"] = _csp(request, state)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    # "same-origin", not "no-referrer": with no-referrer Chromium sends
+    # "Origin: null" on our own form posts, which the login Origin check refuses
+    response.headers["Referrer-Policy"] = "same-origin"
+    if request.path.startswith("/api/v1/") and not request.path.endswith("/ws"):
+        # the widget runs on the operator's own site and calls us from there;
+        # no cookies are involved, the interaction token is the credential
+        response.headers["Access-Control-Allow-Origin"] = "*"
+    if request.path.startswith("/widget/"):
+        response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+
+
+async def _cleanup(app: web.Application) -> None:
+    state = app[STATE]
+    tasks = list(state.tasks)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def build_web_app(config: Config, interactions: InteractionsApi, hub: AgentHub,
+                  agents: AgentDirectory, *, reconnect_grace: float = 5.0) -> web.Application:
+    """The whole HTTP/WebSocket surface. ``reconnect_grace`` is how long a
+    customer socket may stay closed (a page reload) before the customer is
+    taken to have left."""
+    from vidline.web import agent, customer  # handlers import STATE from here
+
+    templates = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(
+            str(importlib.resources.files("vidline.agent_panel").joinpath("templates"))),
+        autoescape=True, undefined=jinja2.StrictUndefined)
+    state = WebState(
+        config=config, interactions=interactions, hub=hub, agents=agents,
+        crm=CrmLinks(config.crm), limiter=RateLimiter(config.server.requests_per_minute),
+        sessions=SessionStore(), throttle=LoginThrottle(), templates=templates,
+        static=_load_static(), reconnect_grace=reconnect_grace,
+        secure_cookies=config.server.public_url.startswith("https://"),
+    )
+    # form posts (login) are tiny; the customer API enforces its own cap
+    app = web.Application(client_max_size=max(config.server.max_body_bytes, 8192))
+    app[STATE] = state
+    app.on_response_prepare.append(_security_headers)
+    app.on_cleanup.append(_cleanup)
+    customer.add_routes(app)
+    agent.add_routes(app)
+    return app
