@@ -51,6 +51,9 @@ async def test_customer_queues_agent_pops_and_rows_land_in_mariadb(
     ctl = runtime.sandbox.control
     agent = await open_agent(browser, runtime)
     await runtime.service.set_paused("alice", True, "briefing")  # stay queued first
+    # the pause went to the PBX and came back as its event: the panel mirrors it
+    await agent.wait_for_selector("#presence-state[data-paused=true]", timeout=TIMEOUT_MS)
+    await wait_text(agent, "#presence-state", "briefing")
 
     customer = await open_customer(browser, runtime, "cust-1042", "+15551234")
     await wait_text(customer, "#vl-position", "1 of 1 in line")

@@ -35,6 +35,8 @@ POLL_INTERVAL = 2.0  # QueueStatus poll while callers wait: Asterisk sends no mo
 class AgentNotifier(Protocol):
     def pop(self, username: str, message: dict[str, object]) -> None: ...
 
+    def set_presence(self, username: str, paused: bool, reason: str) -> None: ...
+
 
 class AgentLookup(Protocol):
     def by_interface(self, interface: str) -> AgentConfig | None: ...
@@ -303,6 +305,13 @@ class InteractionService:
         else:
             self._end(interaction, EndReason.PBX_LOST)
 
+    def _on_paused(self, event: ev.MemberPaused) -> None:
+        # the PBX is the truth for presence: a pause set from a phone, another
+        # tool or this panel all arrive here and reach every open panel
+        agent = self._agents.by_interface(event.interface)
+        if agent is not None:
+            self._notifier.set_presence(agent.username, event.paused, event.reason)
+
     def _on_entry(self, event: ev.QueueEntry) -> None:
         interaction = self.store.get(event.interaction_id)
         if interaction is None or interaction.state not in (State.QUEUED, State.RINGING):
@@ -325,6 +334,7 @@ class InteractionService:
         ev.AgentCompleted: _on_completed,  # type: ignore[dict-item]
         ev.LegHungUp: _on_hangup,  # type: ignore[dict-item]
         ev.QueueEntry: _on_entry,  # type: ignore[dict-item]
+        ev.MemberPaused: _on_paused,  # type: ignore[dict-item]
     }
 
     # -- lifecycle helpers ----------------------------------------------

@@ -217,6 +217,7 @@ async def agent_ws(request: web.Request) -> web.StreamResponse:
         return json_error(429, "too_many_panels", None, "Too many open panels.")
     ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=16 * 1024)
     await ws.prepare(request)
+    state.sockets.add(ws)
     if not session.csrf_ok(request.query.get("csrf")) and not await _hello(ws, session):
         await ws.send_json({"type": "error", "message": "missing or wrong CSRF token"})
         await ws.close(code=4403, message=b"csrf")

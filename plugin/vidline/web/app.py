@@ -13,11 +13,12 @@ import asyncio
 import hashlib
 import importlib.resources
 import re
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
 import jinja2
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 
 from vidline.agents.directory import AgentDirectory
 from vidline.agents.hub import AgentHub
@@ -51,10 +52,14 @@ class WebState:
     templates: jinja2.Environment
     static: dict[str, StaticFile]
     reconnect_grace: float
+    first_attach_grace: float
     secure_cookies: bool
     customer_sockets: dict[str, int] = field(default_factory=dict)
     grace_tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    # every open WebSocket, so that shutdown can close them instead of waiting
+    # for the browsers (aiohttp would otherwise wait out its shutdown timeout)
+    sockets: weakref.WeakSet[web.WebSocketResponse] = field(default_factory=weakref.WeakSet)
 
     def spawn(self, coro: Any) -> asyncio.Task[Any]:
         """Start a background task the app owns and cancels at cleanup."""
@@ -143,6 +148,11 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
         response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
 
 
+async def _shutdown(app: web.Application) -> None:
+    for ws in list(app[STATE].sockets):
+        await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+
+
 async def _cleanup(app: web.Application) -> None:
     state = app[STATE]
     tasks = list(state.tasks)
@@ -152,10 +162,12 @@ async def _cleanup(app: web.Application) -> None:
 
 
 def build_web_app(config: Config, interactions: InteractionsApi, hub: AgentHub,
-                  agents: AgentDirectory, *, reconnect_grace: float = 5.0) -> web.Application:
+                  agents: AgentDirectory, *, reconnect_grace: float = 5.0,
+                  first_attach_grace: float = 30.0) -> web.Application:
     """The whole HTTP/WebSocket surface. ``reconnect_grace`` is how long a
     customer socket may stay closed (a page reload) before the customer is
-    taken to have left."""
+    taken to have left; ``first_attach_grace`` how long a new interaction may
+    wait for its first status socket."""
     from vidline.web import agent, customer  # handlers import STATE from here
 
     templates = jinja2.Environment(
@@ -167,12 +179,14 @@ def build_web_app(config: Config, interactions: InteractionsApi, hub: AgentHub,
         crm=CrmLinks(config.crm), limiter=RateLimiter(config.server.requests_per_minute),
         sessions=SessionStore(), throttle=LoginThrottle(), templates=templates,
         static=_load_static(), reconnect_grace=reconnect_grace,
+        first_attach_grace=first_attach_grace,
         secure_cookies=config.server.public_url.startswith("https://"),
     )
     # form posts (login) are tiny; the customer API enforces its own cap
     app = web.Application(client_max_size=max(config.server.max_body_bytes, 8192))
     app[STATE] = state
     app.on_response_prepare.append(_security_headers)
+    app.on_shutdown.append(_shutdown)
     app.on_cleanup.append(_cleanup)
     customer.add_routes(app)
     agent.add_routes(app)

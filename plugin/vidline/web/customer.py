@@ -96,6 +96,10 @@ async def create_interaction(request: web.Request) -> web.Response:
     except ContextError as exc:
         return json_error(400, "invalid_context", exc.field, exc.message)
     interaction, token = await state.interactions.create(context, client)
+    # a customer who never opens the status socket (the page was closed at
+    # once, a script posted and left) must not hold a place in line forever
+    state.grace_tasks[interaction.id] = state.spawn(
+        _grace(state, interaction.id, state.first_attach_grace))
     secure = request.secure or state.config.server.public_url.startswith("https://")
     ws_url = str(request.url.with_scheme("wss" if secure else "ws")
                  .with_path(f"/api/v1/interactions/{interaction.id}/ws").with_query(None))
@@ -129,6 +133,7 @@ async def customer_ws(request: web.Request) -> web.StreamResponse:
                           "This request is already open in too many tabs.")
     ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=MAX_WS_MESSAGE)
     await ws.prepare(request)
+    state.sockets.add(ws)
     _attach(state, interaction_id)
     forward = asyncio.create_task(_forward(state, interaction_id, ws))
     dispatcher = request.app[DISPATCHER]
@@ -183,9 +188,9 @@ def _detach(state: WebState, interaction_id: str) -> None:
         state.grace_tasks[interaction_id] = state.spawn(_grace(state, interaction_id))
 
 
-async def _grace(state: WebState, interaction_id: str) -> None:
+async def _grace(state: WebState, interaction_id: str, delay: float | None = None) -> None:
     try:
-        await asyncio.sleep(state.reconnect_grace)
+        await asyncio.sleep(state.reconnect_grace if delay is None else delay)
     except asyncio.CancelledError:
         return
     if state.grace_tasks.get(interaction_id) is asyncio.current_task():

@@ -135,11 +135,12 @@ WebFactory = Callable[..., Awaitable[Web]]
 async def web_factory() -> AsyncIterator[WebFactory]:
     clients: list[TestClient] = []
 
-    async def factory(config: Config | None = None, grace: float = 0.5) -> Web:
+    async def factory(config: Config | None = None, grace: float = 0.5,
+                      first_attach: float = 30.0) -> Web:
         config = config or make_config()
         fake, hub = FakeInteractions(), AgentHub()
         app = build_web_app(config, fake, hub, AgentDirectory(config.agents),
-                            reconnect_grace=grace)
+                            reconnect_grace=grace, first_attach_grace=first_attach)
         client = TestClient(TestServer(app, host="127.0.0.1", port=0))
         await client.start_server()
         clients.append(client)

@@ -95,6 +95,20 @@ async def test_closing_while_queued_leaves_after_the_grace_period(web: Web) -> N
     assert web.fake.items[created["id"]].end_reason is not None
 
 
+async def test_a_customer_who_never_opens_the_socket_leaves_the_line(
+    web_factory: WebFactory,
+) -> None:
+    web = await web_factory(first_attach=0.3)
+    never = await web.create()
+    opened = await web.create()
+    ws = await web.client.ws_connect(ws_path(opened))
+    await ws.receive_json(timeout=3)
+    await wait_for(lambda: web.fake.left == [never["id"]])
+    await asyncio.sleep(0.2)
+    assert web.fake.left == [never["id"]]  # the one with a socket keeps its place
+    await ws.close()
+
+
 async def test_a_reload_inside_the_grace_period_keeps_the_place(web: Web) -> None:
     created = await web.create()
     ws = await web.client.ws_connect(ws_path(created))
@@ -148,3 +162,17 @@ async def test_sockets_per_interaction_are_capped(web: Web) -> None:
     assert (await again.receive_json(timeout=3))["state"] == "queued"
     for ws in [*sockets[1:], again]:
         await ws.close()
+
+
+async def test_shutdown_closes_open_sockets_at_once(web: Web) -> None:
+    created = await web.create()
+    ws = await web.client.ws_connect(ws_path(created))
+    await ws.receive_json(timeout=3)
+    started = asyncio.get_running_loop().time()
+    # the app's shutdown, as vidline's runtime does, while the client reads
+    closing = asyncio.create_task(web.client.server.close())
+    msg = await ws.receive(timeout=3)
+    await closing
+    assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+    assert ws.close_code == aiohttp.WSCloseCode.GOING_AWAY
+    assert asyncio.get_running_loop().time() - started < 2.0

@@ -74,6 +74,10 @@ class Directory:
 class Hub:
     def __init__(self) -> None:
         self.pops: list[tuple[str, dict[str, object]]] = []
+        self.presence: list[tuple[str, bool, str]] = []
+
+    def set_presence(self, username: str, paused: bool, reason: str) -> None:
+        self.presence.append((username, paused, reason))
 
     def pop(self, username: str, message: dict[str, object]) -> None:
         self.pops.append((username, message))
@@ -212,8 +216,11 @@ async def test_poll_updates_position_count_and_expected_wait(world) -> None:
     assert (interaction.position, interaction.count, interaction.expected_wait) == (2, 2, 40)
 
 
-async def test_pause_goes_to_the_agent_interface(world) -> None:
-    service, pbx, _ = world
+async def test_pause_goes_to_the_agent_interface_and_pbx_pauses_reach_panels(world) -> None:
+    service, pbx, hub = world
+    pbx.emit(ev.MemberPaused("support", "PJSIP/1001", "Agent Alice", True, "lunch"))
+    pbx.emit(ev.MemberPaused("support", "PJSIP/1999", "Agent Zed", True, "x"))
+    assert hub.presence == [("alice", True, "lunch")]
     await service.set_paused("alice", True, "lunch")
     assert pbx.paused == [("PJSIP/1001", True, "lunch")]
     with pytest.raises(PbxError):
