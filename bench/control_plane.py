@@ -14,7 +14,8 @@ The transcript defaults to the 40-call load run with every event class on
 there, else the transcripts in tests/fixtures/asterisk.
 
 Sections are plain functions ``(args) -> list of (label, value)`` in
-SECTIONS; end-to-end latency and memory sections can be appended there.
+SECTIONS: the parse rate, then the end-to-end latency, CPU and memory figures
+of bench/control_plane_e2e.py (500 customers waiting at once by default).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "plugin"))
+sys.path.insert(0, str(ROOT))
 
 from panoramisk.ami_protocol import AMIProtocol  # noqa: E402
 from panoramisk.manager import Manager  # noqa: E402
@@ -184,7 +186,15 @@ def parse_rate(args: argparse.Namespace) -> list[tuple[str, str]]:
     ]
 
 
-SECTIONS: list[Section] = [parse_rate]
+def end_to_end(args: argparse.Namespace) -> list[tuple[str, str]]:
+    if args.skip_e2e:
+        return [("skipped", "--skip-e2e")]
+    from bench.control_plane_e2e import run_load
+
+    return asyncio.run(run_load(args))
+
+
+SECTIONS: list[Section] = [parse_rate, end_to_end]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -193,6 +203,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--chunk", type=int, default=65536, help="bytes per TCP read")
     parser.add_argument("--repeat", type=int, default=5, help="runs per measurement (best)")
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds")
+    parser.add_argument("--skip-e2e", action="store_true", help="only the parsing section")
+    from bench.control_plane_e2e import add_arguments
+
+    add_arguments(parser)
     return parser
 
 

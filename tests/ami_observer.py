@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 
 from vidline.pbx.asterisk.codec import AmiBanner, AmiMessage, AmiParser, encode_action
@@ -13,6 +14,7 @@ from vidline.pbx.asterisk.codec import AmiBanner, AmiMessage, AmiParser, encode_
 class AmiObserver:
     def __init__(self) -> None:
         self.messages: list[AmiMessage] = []
+        self.arrivals: list[tuple[AmiMessage, float]] = []  # with time.time() of arrival
         self._task: asyncio.Task[None] | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._changed = asyncio.Event()
@@ -29,9 +31,11 @@ class AmiObserver:
     async def _read(self, reader: asyncio.StreamReader) -> None:
         parser = AmiParser()
         while data := await reader.read(65536):
+            now = time.time()
             for item in parser.feed(data):
                 if not isinstance(item, AmiBanner):
                     self.messages.append(item)
+                    self.arrivals.append((item, now))
             self._changed.set()
 
     def events(self, name: str) -> list[AmiMessage]:
