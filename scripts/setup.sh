@@ -27,3 +27,14 @@ if [ "$WITH_TESTS" = "--tests" ] && ! command -v chromium >/dev/null 2>&1; then
     apt-get update -qq
     apt-get install -y -qq chromium >/dev/null
 fi
+
+# coturn: the TURN server the relay-only media test starts on loopback
+if [ "$WITH_TESTS" = "--tests" ] && ! command -v turnserver >/dev/null 2>&1; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq coturn >/dev/null
+    # the package's own service stays off: tests start their own instance
+    if command -v systemctl >/dev/null 2>&1; then
+        systemctl disable --now coturn >/dev/null 2>&1 || true
+    fi
+fi

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -62,6 +63,10 @@ listen_port = 0
 [database]
 url = "{db_url}"
 
+[reporting]
+# one spool per runtime: two vidlines must not share one (it is locked)
+spool_dir = "{spool_dir}"
+
 [routing]
 default_queue = "support"
 queue_timeout = 120
@@ -108,6 +113,7 @@ def make_config(db_url: str, *, auto_answer: float | None = None) -> Any:
 
     text = TEST_CONFIG.format(
         db_url=db_url,
+        spool_dir=tempfile.mkdtemp(prefix="vidline-spool-"),
         auto_answer="false" if auto_answer is None else "true",
         auto_answer_after=auto_answer or 1.0,
         alice_hash=hash_password("alice-pass"),

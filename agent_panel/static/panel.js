@@ -20,6 +20,19 @@
  *   #pop-list          <li data-id=... data-phase=...> per interaction, each a button
  *   #panel-error       the last error message (role=alert)
  *   #logout            the logout button
+ *   #media             the connected call's video; data-state = off | starting |
+ *                      negotiating | live | failed | ended; data-interaction = its id
+ *   #customer-video    the customer's camera; #customer-screen the customer's screen
+ *   #agent-video       the agent's own camera (preview)
+ *   #share-button      start / stop sharing the agent's screen; data-sharing = true | false
+ *   #media-error       the last media problem (role=alert)
+ *
+ * Media: when a call connects, the panel offers to vidline's bridge over the panel
+ * socket (the bridge answers): video[0] camera both ways (receive only with agent
+ * video off), video[1] the customer's screen (receive only), video[2] the agent's
+ * screen (added when sharing starts); one ordered data channel "vidline". No audio:
+ * the agent hears the customer through the PBX. window.vidlinePanelMedia exposes the
+ * peer connection, the channel and send(text) (split under the maximum message size).
  *
  * Customer data is only ever set with textContent or as a checked http(s)
  * href/src: never parsed as markup.
@@ -193,7 +206,12 @@
         retry = 0;
         showError("");
         setConn("online", "Online");
-      } else if (message.type === "pop") onPop(message);
+      } else if (message.type === "pop") {
+        onPop(message);
+        onPopMedia(message);
+      } else if (message.type === "media-config") startMedia(message);
+      else if (message.type === "answer") onAnswer(message);
+      else if (message.type === "media-error") showMediaError(String(message.message));
       else if (message.type === "presence") onPresence(message);
       else if (message.type === "error") showError(String(message.message));
     });
@@ -207,6 +225,193 @@
       setTimeout(connect, 500 * 2 ** retry);
     });
   }
+
+  // -- media ------------------------------------------------------------------
+  let pc = null;
+  let videoCodec = "VP8";
+  let mediaId = "";
+  let local = null;
+  let screenSender = null;
+  let negotiating = Promise.resolve();
+  let answered = null;
+
+  // data channel messages go out in parts under the peer's maximum message size,
+  // split on character boundaries; an ordered reliable channel keeps them in order
+  function sendParts(peer, dc, text) {
+    const max = (peer.sctp && peer.sctp.maxMessageSize) || 65536;
+    const encoder = new TextEncoder();
+    let part = "";
+    let size = 0;
+    for (const ch of text) {
+      const n = encoder.encode(ch).length;
+      if (size + n > max) { dc.send(part); part = ""; size = 0; }
+      part += ch;
+      size += n;
+    }
+    if (part || !text) dc.send(part);
+  }
+
+  function setMedia(state) {
+    const el = $("media");
+    el.dataset.state = state;
+    el.dataset.interaction = mediaId;
+    el.hidden = state === "off";
+  }
+  function showMediaError(text) {
+    $("media-error").textContent = text;
+    $("media-error").hidden = !text;
+  }
+
+  function onPopMedia(message) {
+    const id = (message.interaction || {}).id;
+    if (message.phase === "connected" && id && id !== mediaId) {
+      stopMedia();
+      mediaId = id;
+      setMedia("starting");
+      send({ type: "media-hello", interaction: id });
+    } else if (TERMINAL.has(message.phase) && id === mediaId) {
+      stopMedia();
+      setMedia("ended");
+    }
+  }
+
+  function preferCodec(transceiver, codec) {
+    // the bridge forwards video without transcoding: both legs must use its one codec
+    // (H264: packetization-mode 1, constrained baseline first)
+    const caps = RTCRtpReceiver.getCapabilities ? RTCRtpReceiver.getCapabilities("video") : null;
+    if (!caps || !transceiver.setCodecPreferences) return;
+    const name = "video/" + String(codec || "VP8").toLowerCase();
+    const rank = (c) => {
+      if (/rtx/i.test(c.mimeType)) return 3;
+      if (c.mimeType.toLowerCase() !== name) return 9;
+      const fmtp = c.sdpFmtpLine || "";
+      if (name !== "video/h264") return 0;
+      if (!/packetization-mode=1/.test(fmtp)) return 9;
+      return /profile-level-id=42e0/.test(fmtp) ? 1 : 2;
+    };
+    const chosen = caps.codecs.filter((c) => rank(c) < 9).sort((a, b) => rank(a) - rank(b));
+    if (chosen.some((c) => rank(c) < 3)) transceiver.setCodecPreferences(chosen);
+  }
+
+  function gathered(peer) {
+    if (peer.iceGatheringState === "complete") return Promise.resolve();
+    return new Promise((resolve) => {
+      const check = () => {
+        if (peer.iceGatheringState === "complete") {
+          peer.removeEventListener("icegatheringstatechange", check);
+          resolve();
+        }
+      };
+      peer.addEventListener("icegatheringstatechange", check);
+    });
+  }
+
+  function negotiate() {
+    const peer = pc;
+    const id = mediaId;
+    negotiating = negotiating.then(async () => {
+      if (!peer || peer !== pc) return;
+      setMedia("negotiating");
+      await peer.setLocalDescription(await peer.createOffer());
+      await gathered(peer);
+      const answer = new Promise((resolve) => { answered = resolve; });
+      send({ type: "offer", interaction: id, sdp: peer.localDescription.sdp });
+      await answer;
+    }).catch(() => { setMedia("failed"); showMediaError("The video connection failed."); });
+    return negotiating;
+  }
+
+  async function onAnswer(message) {
+    if (!pc || message.interaction !== mediaId) return;
+    try {
+      await pc.setRemoteDescription({ type: "answer", sdp: message.sdp });
+      setMedia("live");
+    } catch (e) {
+      setMedia("failed");
+      showMediaError("The video connection failed.");
+    }
+    if (answered) { answered(); answered = null; }
+  }
+
+  async function startMedia(config) {
+    if (pc || config.interaction !== mediaId) return;
+    videoCodec = config.video_codec || "VP8";
+    const id = mediaId;
+    if (config.agent_video) {
+      try {
+        local = await navigator.mediaDevices.getUserMedia({
+          video: { width: 640, height: 480 }, audio: false });
+        $("agent-video").srcObject = local;
+      } catch (e) {
+        showMediaError("Camera not available: the customer will not see you.");
+      }
+    }
+    if (id !== mediaId || pc) { if (local) for (const t of local.getTracks()) t.stop(); return; }
+    pc = new RTCPeerConnection(config.rtc || {});
+    const cam = local && local.getVideoTracks()[0];
+    const camera = pc.addTransceiver(cam || "video", { direction: cam ? "sendrecv" : "recvonly" });
+    preferCodec(camera, videoCodec);
+    preferCodec(pc.addTransceiver("video", { direction: "recvonly" }), videoCodec);
+    const channel = pc.createDataChannel("vidline", { ordered: true });
+    const peer = pc;
+    window.vidlinePanelMedia = { pc: pc, channel: channel,
+      send: (text) => sendParts(peer, channel, String(text)) };
+    pc.addEventListener("track", (event) => {
+      const videos = pc.getTransceivers().filter((t) => t.receiver.track.kind === "video");
+      const index = videos.indexOf(event.transceiver);
+      const stream = new MediaStream([event.track]);
+      if (index === 0) $("customer-video").srcObject = stream;
+      else if (index === 1) $("customer-screen").srcObject = stream;
+    });
+    negotiate();
+  }
+
+  async function toggleShare() {
+    if (!pc) return;
+    if (screenSender) {
+      if (screenSender.track) screenSender.track.stop();
+      await screenSender.replaceTrack(null);
+      const t = pc.getTransceivers().find((x) => x.sender === screenSender);
+      if (t) t.direction = "inactive";
+      screenSender = null;
+      $("share-button").dataset.sharing = "false";
+      $("share-button").textContent = "Share my screen";
+      return negotiate();
+    }
+    let stream;
+    try {
+      stream = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+    } catch (e) {
+      return;
+    }
+    const track = stream.getVideoTracks()[0];
+    const videos = pc.getTransceivers().filter((t) => t.receiver.track.kind === "video");
+    let transceiver = videos[2];
+    if (transceiver) {
+      await transceiver.sender.replaceTrack(track);
+      transceiver.direction = "sendonly";
+    } else {
+      transceiver = pc.addTransceiver(track, { direction: "sendonly" });
+      preferCodec(transceiver, videoCodec);
+    }
+    screenSender = transceiver.sender;
+    track.addEventListener("ended", () => { if (screenSender) toggleShare(); });
+    $("share-button").dataset.sharing = "true";
+    $("share-button").textContent = "Stop sharing";
+    return negotiate();
+  }
+
+  function stopMedia() {
+    if (local) for (const t of local.getTracks()) t.stop();
+    if (screenSender && screenSender.track) screenSender.track.stop();
+    if (pc) pc.close();
+    pc = null;
+    local = null;
+    screenSender = null;
+    if (answered) { answered(); answered = null; }
+  }
+
+  $("share-button").addEventListener("click", toggleShare);
 
   $("pause-button").addEventListener("click", () => {
     send({ type: "pause", paused: true, reason: $("pause-reason").value });

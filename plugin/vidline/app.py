@@ -36,6 +36,8 @@ class Runtime:
     runner: web.AppRunner
     hub: Any
     audio: AudioLegs
+    media: Any = None
+    reporting: Any = None  # vidline.reporting.service.Reporting, None when disabled
 
     @property
     def customer_url(self) -> str:
@@ -47,7 +49,11 @@ class Runtime:
 
     async def close(self) -> None:
         await self.runner.cleanup()
+        if self.media is not None:
+            await self.media.close()
         await self.service.close()
+        if self.reporting is not None:
+            await self.reporting.close()  # after the service: its last rows go too
         await self.pbx.close()
         await self.audiosocket.close()
         if self.sandbox is not None:
@@ -69,9 +75,12 @@ async def start(config: Config) -> Runtime:
     from vidline.agents.hub import AgentHub
     from vidline.audiosocket.server import AudioSocketServer
     from vidline.crm.links import CrmLinks
+    from vidline.media.signalling import MediaBridges
     from vidline.pbx.asterisk.adapter import AsteriskAdapter
     from vidline.reporting.db import Database
-    from vidline.reporting.schema import ensure_asterisk_tables
+    from vidline.reporting.service import start_reporting
+    from vidline.reporting.tables import ensure_reporting_schema
+    from vidline.routing.last_agent import LastAgentRouter
     from vidline.routing.rules import route
     from vidline.web.app import build_web_app
 
@@ -92,7 +101,7 @@ async def start(config: Config) -> Runtime:
         from vidline.pbx.sandbox.pbx import SandboxPbx
 
         db = Database(config.database.url)
-        await asyncio.to_thread(ensure_asterisk_tables, db)
+        await asyncio.to_thread(ensure_reporting_schema, db)
         db.close()
         sandbox = SandboxPbx(config)
         await sandbox.start()
@@ -111,6 +120,8 @@ async def start(config: Config) -> Runtime:
     await audiosocket.start()
     audio_config = dataclasses.replace(config.audiosocket, listen_port=audiosocket.port)
     pbx = AsteriskAdapter(config.asterisk, audio_config)
+    reporting = start_reporting(config, lambda iid: f"{base_url}/agent/i/{iid}")
+    last_agent = LastAgentRouter(config.routing, config.database.url, config.agents)
     service = InteractionService(
         pbx=pbx,
         router=lambda ctx: route(ctx, config.routing),
@@ -119,16 +130,32 @@ async def start(config: Config) -> Runtime:
         crm=crm,
         panel_url=lambda interaction_id: f"{base_url}/agent/i/{interaction_id}",
         queue_timeout=config.routing.queue_timeout,
+        prefer=last_agent.prefer,
+        observers=[reporting.observer] if reporting is not None else [],
     )
-    audio = AudioLegs(service.store)
+    # the bridge is made when the leg or the customer's offer comes, whichever
+    # is first, so music on hold reaches a customer who is still in line
+    media = MediaBridges(config.media, config.audiosocket.sample_rate, service.store)
+    audio = AudioLegs(service.store, media.get)
     store_holder["legs"] = audio
     await pbx.start()
 
-    app = build_web_app(config, service, hub, directory)
+    from vidline.reporting.wallboard import Wallboard
+
+    skill_queues = [config.routing.default_queue, *(r.queue for r in config.routing.rules)]
+    wallboard = Wallboard(pbx, config.agents, skill_queues)
+    app = build_web_app(config, service, hub, directory, wallboard=wallboard)
+
+    async def close_lookups(_app: web.Application) -> None:
+        await asyncio.to_thread(last_agent.close)  # its kept database connections
+
+    app.on_cleanup.append(close_lookups)
+    media.register(app)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.SockSite(runner, web_sock).start()
-    return Runtime(config, base_url, service, pbx, audiosocket, sandbox, runner, hub, audio)
+    return Runtime(config, base_url, service, pbx, audiosocket, sandbox, runner, hub, audio,
+                   media, reporting=reporting)
 
 
 async def serve(config: Config, *, demo: bool = False) -> None:

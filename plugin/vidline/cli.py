@@ -7,6 +7,9 @@
                                          the Asterisk snippets for this config
     vidline db init|upgrade --config FILE
                                          create or extend the reporting tables
+    vidline report --config FILE [--from WHEN] [--to WHEN] [--format csv|json]
+                   [--by queue|category|hour]
+                                         queue figures, video chats next to phone calls
     vidline passwd                       hash an agent password for the config
     vidline check-config --config FILE   validate a config file
 
@@ -92,20 +95,45 @@ def _dialplan(args: argparse.Namespace) -> int:
 
 def _db(args: argparse.Namespace) -> int:
     from vidline.reporting.db import Database
-    from vidline.reporting.schema import ensure_asterisk_tables
+    from vidline.reporting.tables import ensure_reporting_schema
 
     config = load_config(args.config)
     db = Database(config.database.url)
     try:
         # init and upgrade do the same today: both only ever add what is missing
-        ensure_asterisk_tables(db)
-        for table in ("cdr", "queue_log"):
+        ensure_reporting_schema(db)
+        for table in ("cdr", "queue_log", "vidline_interactions", "vidline_interaction_events",
+                      "vidline_queue_log_keys"):
             print(f"{table}: {len(db.columns(table))} columns")
     except Exception as exc:  # pymysql and sqlite3 errors share no base class
         print(f"vidline: database {_redacted(config.database.url)}: {exc}", file=sys.stderr)
         return 1
     finally:
         db.close()
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from vidline.reporting.db import Database
+    from vidline.reporting.report_io import as_csv, as_json, build_report, parse_moment
+
+    config = load_config(args.config)
+    try:
+        start = parse_moment(args.start) if args.start else None
+        end = parse_moment(args.end) if args.end else None
+    except ValueError as exc:
+        print(f"vidline: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    db = Database(config.database.url)
+    try:
+        rows = build_report(db, config.reports, args.by, start, end)
+    except Exception as exc:  # pymysql and sqlite3 errors share no base class
+        print(f"vidline: database {_redacted(config.database.url)}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        db.close()
+    sys.stdout.write(as_json(rows, args.by, start, end) if args.format == "json"
+                     else as_csv(rows))
     return 0
 
 
@@ -174,6 +202,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=("init", "upgrade"))
     config_arg(p)
     p.set_defaults(run=_db)
+
+    p = sub.add_parser("report", help="queue figures from queue_log: phone calls and video chats")
+    config_arg(p)
+    p.add_argument("--from", dest="start", metavar="WHEN",
+                   help="calls that entered a queue from then on (YYYY-MM-DD [HH:MM], local)")
+    p.add_argument("--to", dest="end", metavar="WHEN", help="... and before then")
+    p.add_argument("--format", choices=("csv", "json"), default="csv")
+    p.add_argument("--by", choices=("queue", "category", "hour"), default="queue")
+    p.set_defaults(run=_report)
 
     p = sub.add_parser("passwd", help="hash an agent password (scrypt) for the config")
     p.set_defaults(run=_passwd)

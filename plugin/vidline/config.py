@@ -106,6 +106,12 @@ class RoutingConfig:
     default_priority: int = 0
     queue_timeout: int = 120
     rules: tuple[RoutingRule, ...] = ()
+    # last-agent routing: offer a returning customer (same phone or customer id
+    # within last_agent_window seconds, found in queue_log/CDR) to the agent who
+    # handled them, for last_agent_timeout seconds, then the routed queue
+    last_agent: bool = True
+    last_agent_window: int = 900
+    last_agent_timeout: int = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +122,7 @@ class AgentConfig:
     member_name: str
     queues: tuple[str, ...]
     display_name: str = ""
+    role: str = "agent"  # or "supervisor": also sees the reports and the wallboard
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +149,57 @@ class SandboxConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ReportsConfig:
+    # seconds within which an answered call counts towards the service level
+    service_level: int = 20
+    service_levels: tuple[tuple[str, int], ...] = ()  # per-queue overrides
+
+    def service_level_of(self, queue: str) -> int:
+        return dict(self.service_levels).get(queue, self.service_level)
+
+
+@dataclass(frozen=True, slots=True)
+class IceServerConfig:
+    urls: tuple[str, ...]  # stun:host:port, turn:host:port?transport=udp, turns:...
+    username: str = ""  # static credentials; empty with media.turn_secret: REST credentials
+    credential: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MediaConfig:
+    # no public default server: without ice_servers only host candidates are used
+    ice_servers: tuple[IceServerConfig, ...] = ()
+    turn_secret: str = ""  # coturn use-auth-secret / static-auth-secret
+    turn_ttl: int = 3600  # seconds a TURN REST credential stays valid
+    relay_only: bool = False  # ICE transport policy "relay" on both ends
+    agent_video: bool = True  # the agent's camera goes to the customer
+    max_message_bytes: int = 64 * 1024  # data channel messages are split under this
+    # the one video codec both legs use, forwarded as is: "VP8", or "H264"
+    # (constrained baseline, packetization-mode 1) where every browser has it
+    video_codec: str = "VP8"
+
+
+@dataclass(frozen=True, slots=True)
+class ReportingConfig:
+    """The reporting writer (the database itself is [database] url)."""
+
+    enabled: bool = True
+    spool_dir: str = "var/reporting-spool"  # rows wait here while the database is away
+    queue_size: int = 10000  # records in memory between the event loop and the writer
+    batch_size: int = 500  # records per transaction
+    # "auto": vidline writes Asterisk-format queue_log rows only where the PBX
+    # writes none (FreeSWITCH); Asterisk and the sandbox write their own
+    write_queue_log: str = "auto"  # "auto", "true" or "false"
+    retry_min: float = 0.5  # seconds before retrying an unreachable database, doubling
+    retry_max: float = 30.0
+
+    def writes_queue_log(self, pbx: str) -> bool:
+        if self.write_queue_log == "auto":
+            return pbx == "freeswitch"
+        return self.write_queue_log == "true"
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     server: ServerConfig
     pbx: str
@@ -153,6 +211,9 @@ class Config:
     agents: tuple[AgentConfig, ...]
     crm: CrmConfig
     sandbox: SandboxConfig
+    reports: ReportsConfig = ReportsConfig()
+    media: MediaConfig = MediaConfig()
+    reporting: ReportingConfig = ReportingConfig()
 
 
 class _Section:
@@ -341,7 +402,19 @@ def _routing(s: _Section, categories: tuple[str, ...]) -> RoutingConfig:
         default_priority=s.integer("default_priority", 0, 0, 1000),
         queue_timeout=s.integer("queue_timeout", 120, 1, 86400),
         rules=tuple(_read(r, lambda r: _rule(r, categories)) for r in s.tables("rules")),
+        last_agent=s.flag("last_agent", True),
+        last_agent_window=s.integer("last_agent_window", 900, 1, 7 * 86400),
+        last_agent_timeout=s.integer("last_agent_timeout", 12, 1, 600),
     )
+
+
+def _reports(s: _Section) -> ReportsConfig:
+    overrides = s.table("service_levels")
+    levels = tuple((name, overrides.integer(name, 20, 0, 86400))
+                   for name in sorted(overrides.data) if NAME_RE.fullmatch(str(name)))
+    overrides.done()  # a queue name that is not a name is an unknown key
+    return ReportsConfig(service_level=s.integer("service_level", 20, 0, 86400),
+                         service_levels=levels)
 
 
 def _agent(s: _Section) -> AgentConfig:
@@ -352,6 +425,7 @@ def _agent(s: _Section) -> AgentConfig:
         member_name=s.text("member_name", None, pattern=MEMBER_NAME_RE),
         queues=s.texts("queues", (), NAME_RE),
         display_name=s.text("display_name", "", pattern=LABEL_RE),
+        role=s.text("role", "agent", choices=("agent", "supervisor")),
     )
     for name in ("username", "password_hash", "interface", "member_name"):
         if getattr(agent, name) is None:
@@ -390,6 +464,53 @@ def _sandbox(s: _Section) -> SandboxConfig:
     )
 
 
+ICE_URL_RE = re.compile(r"^(stun|stuns|turn|turns):[A-Za-z0-9.:\[\]-]{1,255}"
+                        r"(\?transport=(udp|tcp))?$")
+
+
+def _ice_server(s: _Section) -> IceServerConfig:
+    server = IceServerConfig(
+        urls=s.texts("urls", (), ICE_URL_RE),
+        username=s.text("username", "", pattern=re.compile(r"^[!-~]{1,128}$")),
+        credential=s.text("credential", "", pattern=re.compile(r"^[!-~]{1,256}$")),
+    )
+    if not server.urls:
+        raise ConfigError(s.key("urls"), "needs at least one stun: or turn: URL")
+    return server
+
+
+def _media(s: _Section) -> MediaConfig:
+    return MediaConfig(
+        ice_servers=tuple(_read(i, _ice_server) for i in s.tables("ice_servers")),
+        turn_secret=s.text("turn_secret", "", pattern=re.compile(r"^[!-~]{8,256}$")),
+        turn_ttl=s.integer("turn_ttl", 3600, 60, 86400),
+        relay_only=s.flag("relay_only", False),
+        agent_video=s.flag("agent_video", True),
+        max_message_bytes=s.integer("max_message_bytes", 64 * 1024, 1024, 256 * 1024),
+        video_codec=s.text("video_codec", "VP8", choices=("VP8", "H264")),
+    )
+
+
+def _reporting(s: _Section) -> ReportingConfig:
+    s.seen.add("write_queue_log")
+    mode = s.data.get("write_queue_log", "auto")
+    if mode not in ("auto", True, False):
+        raise ConfigError(s.key("write_queue_log"), 'must be "auto", true or false')
+    config = ReportingConfig(
+        enabled=s.flag("enabled", True),
+        spool_dir=s.text("spool_dir", "var/reporting-spool",
+                         pattern=re.compile(r"^[^\x00-\x1f]{1,1024}$")),
+        queue_size=s.integer("queue_size", 10000, 100, 10_000_000),
+        batch_size=s.integer("batch_size", 500, 1, 100_000),
+        write_queue_log=mode if isinstance(mode, str) else str(mode).lower(),
+        retry_min=s.number("retry_min", 0.5, 0.01, 3600),
+        retry_max=s.number("retry_max", 30.0, 0.01, 86400),
+    )
+    if config.retry_min > config.retry_max:
+        raise ConfigError(s.key("retry_min"), "must not exceed retry_max")
+    return config
+
+
 def parse_config(data: Mapping[str, Any]) -> Config:
     root = _Section(data, "")
     categories = root.texts("categories", ("general",), NAME_RE)
@@ -404,6 +525,9 @@ def parse_config(data: Mapping[str, Any]) -> Config:
         agents=tuple(_read(a, _agent) for a in root.tables("agents")),
         crm=_read(root.table("crm"), _crm),
         sandbox=_read(root.table("sandbox"), _sandbox),
+        reports=_read(root.table("reports"), _reports),
+        media=_read(root.table("media"), _media),
+        reporting=_read(root.table("reporting"), _reporting),
     )
     root.done()
     _check_references(config)

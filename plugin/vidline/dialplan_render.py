@@ -134,7 +134,7 @@ def render_asterisk(config: Config) -> dict[str, str]:
         "context": config.asterisk.context,
         "exten": config.asterisk.exten,
         "default_queue": config.routing.default_queue,
-        "pref_timeout": PREF_TIMEOUT_DEFAULT,
+        "pref_timeout": config.routing.last_agent_timeout,
         "username": config.asterisk.username,
         "secret": config.asterisk.secret or "CHANGE-ME",
         "permit": config.asterisk.permit,

@@ -107,17 +107,21 @@ def test_demo_refuses_a_config_without_the_sandbox(tmp_path: Path) -> None:
     assert result.stderr == "vidline: config key sandbox.enabled: must be true for the demo\n"
 
 
+DB_INIT_OUTPUT = ("cdr: 31 columns\nqueue_log: 11 columns\nvidline_interactions: 28 columns\n"
+                  "vidline_interaction_events: 6 columns\nvidline_queue_log_keys: 2 columns\n")
+
+
 def test_db_init_on_sqlite_twice(tmp_path: Path) -> None:
     path = write(tmp_path, '[database]\nurl = "sqlite:///var/report.db"\n')
     for action in ("init", "upgrade"):
         result = vidline("db", action, "--config", str(path), cwd=tmp_path)
         assert result.returncode == 0, result.stderr
-        assert result.stdout == "cdr: 29 columns\nqueue_log: 11 columns\n"
+        assert result.stdout == DB_INIT_OUTPUT
     with sqlite3.connect(tmp_path / "var" / "report.db") as conn:
         names = [row[1] for row in conn.execute("PRAGMA table_info(cdr)")]
-    assert names[-7:] == ["vidline_session", "vidline_customer_id", "vidline_phone",
+    assert names[-9:] == ["vidline_session", "vidline_customer_id", "vidline_phone",
                           "vidline_category", "vidline_page_url", "vidline_kiosk",
-                          "vidline_queue"]
+                          "vidline_queue", "vidline_recording", "vidline_media"]
 
 
 @pytest.mark.mariadb
@@ -128,7 +132,9 @@ def test_db_init_on_mariadb(tmp_path: Path, mariadb_url: str) -> None:
     rows = mariadb_rows(mariadb_url, "SELECT table_name AS t, COUNT(*) AS n FROM "
                         "information_schema.columns WHERE table_schema = DATABASE() "
                         "GROUP BY table_name ORDER BY table_name")
-    assert [(r["t"], r["n"]) for r in rows] == [("cdr", 29), ("queue_log", 11)]
+    assert sorted((r["t"], r["n"]) for r in rows) == [
+        ("cdr", 31), ("queue_log", 11), ("vidline_interaction_events", 6),
+        ("vidline_interactions", 28), ("vidline_queue_log_keys", 2)]
 
 
 def test_db_init_reports_an_unreachable_database_without_its_password(tmp_path: Path) -> None:

@@ -11,10 +11,14 @@ from pathlib import Path
 import pytest
 
 from vidline.reporting.db import Database
-from vidline.reporting.schema import VIDLINE_CDR_COLUMNS, ensure_asterisk_tables
+from vidline.reporting.schema import (
+    VIDLINE_CDR_COLUMNS,
+    VIDLINE_CDR_LATE_COLUMNS,
+    ensure_asterisk_tables,
+)
 
 SHARED = Path("/work/shared/asterisk/conf/mariadb_schema_show_create_table.txt")
-VIDLINE = [name for name, _ in VIDLINE_CDR_COLUMNS]
+VIDLINE = [name for name, _ in VIDLINE_CDR_COLUMNS + VIDLINE_CDR_LATE_COLUMNS]
 CURRENT_CDR = [
     "id", "accountcode", "src", "dst", "dcontext", "clid", "channel", "dstchannel", "lastapp",
     "lastdata", "start", "answer", "end", "duration", "billsec", "disposition", "amaflags",
@@ -107,7 +111,8 @@ def test_real_asterisk_tables_are_extended_not_replaced(mariadb: Database) -> No
     ensure_asterisk_tables(mariadb)
     after = mariadb.columns("cdr")
     assert after[: len(before)] == before
-    assert sorted(after[len(before):]) == ["vidline_kiosk", "vidline_phone"]
+    assert sorted(after[len(before):]) == [
+        "vidline_kiosk", "vidline_media", "vidline_phone", "vidline_recording"]
     assert mariadb.query("SELECT src, vidline_session, vidline_phone FROM cdr") == [
         ("+49301", "kept", None)]
     assert mariadb.columns("queue_log") == QUEUE_LOG
@@ -135,7 +140,7 @@ def test_page_url_column_holds_512_chars_on_mariadb(mariadb: Database) -> None:
     sizes = dict(mariadb.query(
         "SELECT column_name, character_maximum_length FROM information_schema.columns "
         "WHERE table_schema = DATABASE() AND table_name = 'cdr' AND column_name LIKE 'vidline%'"))
-    assert sizes == {name: size for name, size in VIDLINE_CDR_COLUMNS}
+    assert sizes == {name: size for name, size in VIDLINE_CDR_COLUMNS + VIDLINE_CDR_LATE_COLUMNS}
     kinds = dict(mariadb.query(
         "SELECT column_name, column_type FROM information_schema.columns "
         "WHERE table_schema = DATABASE() AND table_name = 'cdr' "

@@ -18,7 +18,8 @@ class RouteDecision:
     queue: str
     priority: int
     reason: str
-    preferred_agent: str | None = None
+    preferred_agent: str | None = None  # extension tried first (last-agent routing)
+    preferred_timeout: int = 12  # seconds it is tried before ``queue``
 
 
 @dataclass(frozen=True, slots=True)

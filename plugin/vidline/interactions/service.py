@@ -16,7 +16,7 @@ import logging
 import secrets
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from typing import Protocol
 
 from vidline.config import AgentConfig
@@ -51,6 +51,24 @@ class CrmLinker(Protocol):
 Router = Callable[[InteractionContext], RouteDecision]
 
 
+class InteractionObserver(Protocol):
+    """Told of everything that happens to an interaction (reporting, say).
+
+    ``change`` is a PBX event about the interaction, passed before the service
+    acts on it, or a lifecycle :class:`Event` after the transition it caused
+    (``interaction.state`` is already the new state). Called on the event
+    loop: an observer must not block, and its errors are logged, never raised
+    into the service.
+    """
+
+    def interaction_changed(self, interaction: Interaction,
+                            change: Event | ev.PbxEvent) -> None: ...
+
+
+# refines a decision with what needs I/O (last-agent routing); never raises
+Preferrer = Callable[[InteractionContext, RouteDecision], Awaitable[RouteDecision]]
+
+
 def _digest(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
@@ -68,10 +86,13 @@ class InteractionService:
         queue_timeout: int,
         originate_timeout: float = 45.0,
         store: InteractionStore | None = None,
+        prefer: Preferrer | None = None,
+        observers: Sequence[InteractionObserver] = (),
     ) -> None:
         self.pbx = pbx
         self.store = store or InteractionStore()
         self._router = router
+        self._prefer = prefer
         self._agents = agents
         self._notifier = notifier
         self._crm = crm
@@ -86,6 +107,7 @@ class InteractionService:
         self._poll_wakeup = asyncio.Event()
         self._closed = False
         self._background: set[asyncio.Task[None]] = set()
+        self._observers = tuple(observers)
         pbx.subscribe(self.on_pbx_event)
 
     # -- customer side -------------------------------------------------
@@ -93,6 +115,8 @@ class InteractionService:
     async def create(self, context: InteractionContext, client: str) -> tuple[Interaction, str]:
         token = secrets.token_urlsafe(32)
         route = self._router(context)
+        if self._prefer is not None:
+            route = await self._prefer(context, route)
         interaction = Interaction(
             id=str(uuid.uuid4()), context=context, route=route, token_digest=_digest(token)
         )
@@ -113,6 +137,7 @@ class InteractionService:
             context=context,
             panel_url=self._panel_url(interaction.id),
             preferred_agent=route.preferred_agent,
+            preferred_timeout=route.preferred_timeout,
         )
         try:
             await self.pbx.place_call(call)
@@ -204,6 +229,9 @@ class InteractionService:
     # -- PBX events ----------------------------------------------------
 
     def on_pbx_event(self, event: ev.PbxEvent) -> None:
+        if self._observers and (iid := getattr(event, "interaction_id", None)):
+            if (known := self.store.get(iid)) is not None:
+                self._notify(known, event)
         handler = self._handlers.get(type(event))
         if handler is not None:
             handler(self, event)
@@ -350,7 +378,16 @@ class InteractionService:
         if state is not State.ORIGINATING and (handle := self._watchdogs.pop(interaction.id, None)):
             handle.cancel()
         self.store.publish(interaction)
+        if self._observers:
+            self._notify(interaction, event)
         return True
+
+    def _notify(self, interaction: Interaction, change: Event | ev.PbxEvent) -> None:
+        for observer in self._observers:
+            try:
+                observer.interaction_changed(interaction, change)
+            except Exception:
+                log.exception("interaction %s: observer %r failed", interaction.id, observer)
 
     def _end(self, interaction: Interaction, reason: EndReason) -> None:
         if interaction.state is State.ENDED:

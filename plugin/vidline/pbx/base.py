@@ -12,6 +12,7 @@ from typing import Protocol
 
 from vidline.context.model import InteractionContext
 from vidline.pbx.events import PbxEvent, QueueEntry, QueueSummary
+from vidline.pbx.status import QueueStatus
 
 
 class PbxError(Exception):
@@ -58,6 +59,10 @@ class PbxAdapter(Protocol):
 
     async def queue_entries(self, queue: str | None = None) -> list[QueueEntry]:
         """Waiting callers now (QueueStatus), for positions and resync."""
+
+    async def queue_status(self, queue: str | None = None) -> QueueStatus:
+        """Waiting callers of every kind and the members' states now (the
+        wallboard): QueueStatus with its QueueMember items."""
 
     async def queue_summaries(self, queue: str | None = None) -> list[QueueSummary]:
         """Per-queue figures now (QueueSummary), for the expected wait."""

@@ -95,6 +95,8 @@ class AgentConnected:
     agent_channel: str
     hold_time: int
     ring_time: int
+    # the agent leg's own id (AMI DestUniqueid): queue_log CONNECT's data2
+    agent_uniqueid: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,13 +12,20 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import pymysql
+
+T = TypeVar("T")
+
+# Errors after which the connection is not worth keeping: the server went
+# away, the link broke or the connect failed. The next call reconnects.
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    pymysql.err.OperationalError, pymysql.err.InterfaceError, OSError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +63,13 @@ class Database:
     """A connection with ``?`` placeholders on both dialects. Thread-safe by
     a lock: one statement at a time."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, timeout: float | None = None) -> None:
+        """``timeout``: seconds a MySQL read or write may take before the
+        connection counts as broken (None: wait forever), so that a server
+        that stopped answering without closing is noticed."""
         self.url = parse_db_url(url)
         self.dialect = self.url.dialect
+        self.timeout = timeout
         self._lock = threading.Lock()
         self._conn: Any = None
 
@@ -75,6 +86,7 @@ class Database:
                 host=self.url.host, port=self.url.port, user=self.url.user,
                 password=self.url.password, database=self.url.database,
                 autocommit=True, charset="utf8mb4", connect_timeout=5,
+                read_timeout=self.timeout, write_timeout=self.timeout,
             )
 
     def close(self) -> None:
@@ -95,8 +107,11 @@ class Database:
             try:
                 cur.execute(self._sql(sql), tuple(params))
                 return int(cur.lastrowid or 0)
+            except BaseException as exc:
+                self._drop_if_broken(exc)
+                raise
             finally:
-                cur.close()
+                _close_quietly(cur)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
@@ -105,8 +120,54 @@ class Database:
             try:
                 cur.execute(self._sql(sql), tuple(params))
                 return [tuple(row) for row in cur.fetchall()]
+            except BaseException as exc:
+                self._drop_if_broken(exc)
+                raise
             finally:
-                cur.close()
+                _close_quietly(cur)
+
+    def _drop_if_broken(self, exc: BaseException) -> None:
+        # a pymysql connection that lost its server stays unusable (every call
+        # raises InterfaceError): forget it, the next call connects afresh.
+        # InternalError covers a stream out of step ("packet sequence number
+        # wrong") after a connection was cut mid-reply.
+        if self.dialect == "mysql" and isinstance(
+                exc, (*CONNECTION_ERRORS, pymysql.err.InternalError)):
+            conn, self._conn = self._conn, None
+            if conn is not None:
+                _close_quietly(conn)
+
+    def transaction(self, work: Callable[[Transaction], T]) -> T:
+        """Run ``work`` in one transaction: committed when it returns, rolled
+        back when it raises. A broken connection is dropped (and reopened by
+        the next call)."""
+        with self._lock:
+            self.connect()
+            conn = self._conn
+            cur = conn.cursor()
+            try:
+                if self.dialect == "sqlite":
+                    cur.execute("BEGIN IMMEDIATE")
+                else:
+                    conn.begin()
+                result = work(Transaction(self, cur))
+                conn.commit()
+                return result
+            except BaseException as exc:
+                self._abandon(conn, exc)
+                raise
+            finally:
+                _close_quietly(cur)
+
+    def _abandon(self, conn: Any, exc: BaseException) -> None:
+        if self.dialect == "mysql" and isinstance(
+                exc, (*CONNECTION_ERRORS, pymysql.err.InternalError)):
+            self._drop_if_broken(exc)  # the server rolls back what it had
+            return
+        try:
+            conn.rollback()
+        except Exception:
+            self._drop_if_broken(pymysql.err.InterfaceError(0, "rollback failed"))
 
     def columns(self, table: str) -> list[str]:
         """Column names of ``table`` (empty when it does not exist)."""
@@ -137,6 +198,39 @@ class Database:
             (table,),
         )
         return {str(name).lower(): int(size) for name, size in rows}
+
+
+def _close_quietly(thing: Any) -> None:
+    try:
+        thing.close()
+    except Exception:  # the connection may be gone already
+        pass
+
+
+class Transaction:
+    """The statements of one :meth:`Database.transaction`."""
+
+    def __init__(self, db: Database, cursor: Any) -> None:
+        self.dialect = db.dialect
+        self._db = db
+        self._cur = cursor
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Returns the number of rows the statement changed."""
+        self._cur.execute(self._db._sql(sql), tuple(params))
+        return int(self._cur.rowcount)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        self._cur.execute(self._db._sql(sql), tuple(params))
+        return [tuple(row) for row in self._cur.fetchall()]
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        # pymysql turns an INSERT ... VALUES executemany into multi-row inserts
+        self._cur.executemany(self._db._sql(sql), [tuple(r) for r in rows])
+
+    @property
+    def lastrowid(self) -> int:
+        return int(self._cur.lastrowid or 0)
 
 
 _VARCHAR_RE = re.compile(r"char\s*\(\s*(\d+)\s*\)", re.IGNORECASE)

@@ -55,6 +55,15 @@ VIDLINE_CDR_COLUMNS: tuple[tuple[str, int], ...] = (
     ("vidline_queue", 80),
 )
 
+# Columns vidline fills itself, not the dialplan: the recording reference and
+# the media used are known only once the call runs (AMI Setvar CDR(...) while
+# the leg is up, or vidline's writer on FreeSWITCH). They are added the same
+# way, but stay out of the Originate/dialplan contract above.
+VIDLINE_CDR_LATE_COLUMNS: tuple[tuple[str, int], ...] = (
+    ("vidline_recording", 255),
+    ("vidline_media", 64),
+)
+
 _QUEUE_LOG_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("time", "datetime(6)", "text"),
     ("callid", "varchar(80)", "varchar(80)"),
@@ -79,7 +88,8 @@ def _create_sql(db: Database, table: str, columns: tuple[tuple[str, str, str], .
         lines = ["`id` INTEGER PRIMARY KEY AUTOINCREMENT"]
     lines += [f"`{name}` {my if mysql else lite} DEFAULT NULL" for name, my, lite in columns]
     if table == "cdr":
-        lines += [f"`{name}` varchar({size}) DEFAULT NULL" for name, size in VIDLINE_CDR_COLUMNS]
+        lines += [f"`{name}` varchar({size}) DEFAULT NULL"
+                  for name, size in VIDLINE_CDR_COLUMNS + VIDLINE_CDR_LATE_COLUMNS]
     if mysql:
         lines.append("PRIMARY KEY (`id`)")
     body = ",\n  ".join(lines)
@@ -95,7 +105,7 @@ def ensure_asterisk_tables(db: Database) -> None:
     if not db.columns("queue_log"):
         db.execute(_create_sql(db, "queue_log", _QUEUE_LOG_COLUMNS))
     present = {name.lower() for name in db.columns("cdr")}
-    for name, size in VIDLINE_CDR_COLUMNS:
+    for name, size in VIDLINE_CDR_COLUMNS + VIDLINE_CDR_LATE_COLUMNS:
         if name not in present:
             # ALTER TABLE ... ADD COLUMN has the same syntax on both dialects;
             # names come from the constant above, never from input.

@@ -17,6 +17,7 @@ import hmac
 import json
 import re
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -35,6 +36,32 @@ REASON_RE = re.compile(r"[A-Za-z0-9 _-]{0,32}")
 HELLO_TIMEOUT = 10.0
 MAX_FIELD = 256
 MAX_PANELS = 10  # open panel sockets per agent
+# an SDP offer with three video m-lines is ~15 kB; room for that and more
+MAX_AGENT_WS_MESSAGE = 64 * 1024
+
+AgentHandler = Callable[[str, dict[str, Any], web.WebSocketResponse], Awaitable[None]]
+
+
+class AgentDispatcher:
+    """Routes agent WebSocket messages beyond hello/pause by ``type``; the
+    media bridge registers its signalling here. Handlers get the logged-in
+    username, the message and the socket."""
+
+    def __init__(self) -> None:
+        self.handlers: dict[str, AgentHandler] = {}
+        # told when a panel socket closes: a closed panel's media is released
+        # at once instead of when ICE consent runs out (30 s)
+        self.on_close: list[Callable[[web.WebSocketResponse], Awaitable[None]]] = []
+
+    def register(self, message_type: str, handler: AgentHandler) -> None:
+        self.handlers[message_type] = handler
+
+    async def closed(self, ws: web.WebSocketResponse) -> None:
+        for callback in self.on_close:
+            await callback(ws)
+
+
+AGENT_DISPATCHER = web.AppKey("vidline_agent_dispatcher", AgentDispatcher)
 
 
 def _same_origin(request: web.Request) -> bool:
@@ -55,7 +82,7 @@ def see_other(location: str) -> web.Response:
 
 def _safe_next(value: str | None) -> str:
     # only our own panel paths: no scheme, no host, no //evil or /\evil
-    if value and re.fullmatch(r"/agent/(i/[0-9a-f-]{36})?", value):
+    if value and re.fullmatch(r"/agent/(i/[0-9a-f-]{36}|supervisor)?", value):
         return value
     return "/agent/"
 
@@ -215,7 +242,7 @@ async def agent_ws(request: web.Request) -> web.StreamResponse:
         return json_error(403, "origin", None, "Cross-origin WebSocket refused.")
     if state.hub.connection_count(session.username) >= MAX_PANELS:
         return json_error(429, "too_many_panels", None, "Too many open panels.")
-    ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=16 * 1024)
+    ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=MAX_AGENT_WS_MESSAGE)
     await ws.prepare(request)
     state.sockets.add(ws)
     if not session.csrf_ok(request.query.get("csrf")) and not await _hello(ws, session):
@@ -231,9 +258,10 @@ async def agent_ws(request: web.Request) -> web.StreamResponse:
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
                 continue
-            await _agent_message(state, session, msg.data, ws)
+            await _agent_message(state, session, msg.data, ws, request.app[AGENT_DISPATCHER])
     finally:
         state.hub.detach(connection)
+        await request.app[AGENT_DISPATCHER].closed(ws)
         sender.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await sender
@@ -272,7 +300,7 @@ async def _send_pops(connection: AgentConnection, ws: web.WebSocketResponse) -> 
 
 
 async def _agent_message(state: WebState, session: Session, raw: str,
-                         ws: web.WebSocketResponse) -> None:
+                         ws: web.WebSocketResponse, dispatcher: AgentDispatcher) -> None:
     try:
         data = json.loads(raw)
     except ValueError:
@@ -282,6 +310,11 @@ async def _agent_message(state: WebState, session: Session, raw: str,
         return
     if data.get("type") == "hello":
         return  # a client that sends hello after a query token: harmless
+    kind = data.get("type")
+    handler = dispatcher.handlers.get(kind) if isinstance(kind, str) else None
+    if handler is not None:
+        await handler(session.username, data, ws)
+        return
     if data.get("type") != "pause":
         await ws.send_json({"type": "error", "message": "unknown message type"})
         return
@@ -301,6 +334,7 @@ async def _agent_message(state: WebState, session: Session, raw: str,
 
 
 def add_routes(app: web.Application) -> None:
+    app[AGENT_DISPATCHER] = AgentDispatcher()
     app.router.add_get("/agent/login", login_page)
     app.router.add_post("/agent/login", login)
     app.router.add_post("/agent/logout", logout)

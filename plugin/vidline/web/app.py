@@ -15,7 +15,7 @@ import importlib.resources
 import re
 import weakref
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 from aiohttp import WSCloseCode, web
@@ -27,6 +27,9 @@ from vidline.config import Config
 from vidline.crm.links import CrmLinks
 from vidline.web.api import InteractionsApi
 from vidline.web.ratelimit import RateLimiter
+
+if TYPE_CHECKING:
+    from vidline.reporting.wallboard import Wallboard
 
 HOST_RE = re.compile(r"[A-Za-z0-9.:\[\]-]{1,255}")
 
@@ -113,6 +116,8 @@ def _load_static() -> dict[str, StaticFile]:
                                        "no-cache"),
         "agent/panel.css": _static_file("vidline.agent_panel", "static/panel.css", css,
                                         "no-cache"),
+        "agent/supervisor.js": _static_file("vidline.agent_panel", "static/supervisor.js", js,
+                                            "no-cache"),
     }
 
 
@@ -163,12 +168,13 @@ async def _cleanup(app: web.Application) -> None:
 
 def build_web_app(config: Config, interactions: InteractionsApi, hub: AgentHub,
                   agents: AgentDirectory, *, reconnect_grace: float = 5.0,
-                  first_attach_grace: float = 30.0) -> web.Application:
+                  first_attach_grace: float = 30.0,
+                  wallboard: Wallboard | None = None) -> web.Application:
     """The whole HTTP/WebSocket surface. ``reconnect_grace`` is how long a
     customer socket may stay closed (a page reload) before the customer is
     taken to have left; ``first_attach_grace`` how long a new interaction may
     wait for its first status socket."""
-    from vidline.web import agent, customer  # handlers import STATE from here
+    from vidline.web import agent, customer, supervisor  # handlers import STATE from here
 
     templates = jinja2.Environment(
         loader=jinja2.FileSystemLoader(
@@ -190,4 +196,5 @@ def build_web_app(config: Config, interactions: InteractionsApi, hub: AgentHub,
     app.on_cleanup.append(_cleanup)
     customer.add_routes(app)
     agent.add_routes(app)
+    supervisor.add_routes(app, wallboard)  # the wallboard: vidline.reporting.wallboard
     return app

@@ -127,7 +127,7 @@ async def test_login_originate_once_and_transcript_I_events(harness: Harness) ->
                      "Local/1001@agents-0000000a;1"),
         CallerLeft(I_ID, "support", 1, 0),
         AgentConnected(I_ID, "support", "Local/1001@agents", "Agent Alice",
-                       "Local/1001@agents-0000000a;1", 0, 0),
+                       "Local/1001@agents-0000000a;1", 0, 0, "1795736728.34"),
         LegHungUp(I_ID, I_CHANNEL, 16, "Normal Clearing"),
         AgentCompleted(None, "support", "Local/1001@agents", "Agent Alice", 0, 4, "caller"),
     ]

@@ -45,7 +45,7 @@ def test_answered_complete_agent_A() -> None:
                      "Local/1001@agents-00000000;1"),
         CallerLeft(A_ID, "support", 1, 0),
         AgentConnected(A_ID, "support", "Local/1001@agents", "Agent Alice",
-                       "Local/1001@agents-00000000;1", 0, 0),
+                       "Local/1001@agents-00000000;1", 0, 0, "1795736256.1"),
         AgentCompleted(A_ID, "support", "Local/1001@agents", "Agent Alice", 0, 5, "agent"),
         LegHungUp(A_ID, channel, 16, "Normal Clearing"),
     ]

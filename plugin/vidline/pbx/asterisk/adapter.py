@@ -38,6 +38,7 @@ from vidline.pbx.asterisk.events import (
     to_event,
 )
 from vidline.pbx.asterisk.link import AmiLink, LinkLost, next_action_id, wait_answer
+from vidline.pbx.asterisk.status import queue_status_from
 from vidline.pbx.asterisk.variables import (
     UUID_RE,
     audiosocket_channel_name,
@@ -54,6 +55,7 @@ from vidline.pbx.events import (
     QueueEntry,
     QueueSummary,
 )
+from vidline.pbx.status import QueueStatus
 
 log = logging.getLogger(__name__)
 
@@ -178,6 +180,10 @@ class AsteriskAdapter:
         reply = await self._list("QueueStatus", queue)
         return [e for m in reply if m.event == "QueueEntry"
                 if isinstance(e := to_event(m), QueueEntry)]
+
+    async def queue_status(self, queue: str | None = None) -> QueueStatus:
+        reply = await self._list("QueueStatus", queue)
+        return queue_status_from(dict(m.headers) for m in reply)
 
     async def queue_summaries(self, queue: str | None = None) -> list[QueueSummary]:
         reply = await self._list("QueueSummary", queue)

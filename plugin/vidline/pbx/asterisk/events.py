@@ -103,7 +103,8 @@ def _agent_no_answer(h: Mapping[str, str], iid: str) -> AgentNoAnswer:
 def _agent_connect(h: Mapping[str, str], iid: str) -> AgentConnected:
     return AgentConnected(iid, h.get("Queue", ""), h.get("Interface", ""),
                           h.get("MemberName", ""), h.get("DestChannel", ""),
-                          _int(h.get("HoldTime")), _int(h.get("RingTime")))
+                          _int(h.get("HoldTime")), _int(h.get("RingTime")),
+                          h.get("DestUniqueid", ""))
 
 
 def _hangup(h: Mapping[str, str], iid: str) -> LegHungUp:

@@ -13,6 +13,7 @@ side of the PBX, where a real center has phones.
     ctl.cdrs() -> list[CdrRow]               # every CDR row written so far
     await ctl.flush_db()                     # until the writer thread stored them all
     ctl.audio_bytes_in(uniqueid) -> int      # bytes of customer audio received on a call
+    ctl.audio_in(uniqueid) -> bytes          # its last 10 s of slin (what the agent hears)
 
 The verbs return False when the agent is not in the matching state (not
 ringing, not in a call). Interfaces match case-insensitively. With
@@ -90,6 +91,10 @@ class Control:
     def audio_bytes_in(self, uniqueid: str) -> int:
         call = self._pbx.calls.get(uniqueid)
         return call.leg.bytes_in if call is not None else 0
+
+    def audio_in(self, uniqueid: str) -> bytes:
+        call = self._pbx.calls.get(uniqueid)
+        return bytes(call.leg.pcm_in) if call is not None else b""
 
     async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0,  # noqa: ASYNC109
                        interval: float = 0.01) -> None:

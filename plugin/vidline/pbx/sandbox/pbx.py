@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Coroutine, Sequence
 from typing import Any
 
+from vidline.audiosocket.clock import PacingClock
 from vidline.config import Config
 from vidline.pbx.asterisk.codec import AmiMessage
 from vidline.pbx.sandbox import legs
@@ -67,6 +68,7 @@ class SandboxPbx:
                              secret=config.asterisk.secret, auth_fail_delay=auth_fail_delay)
         self.control = Control(self)
         self._tasks: set[asyncio.Task[None]] = set()
+        self.audio_clock = PacingClock()  # paces every AudioSocket leg's frames
         self._build()
 
     def _build(self) -> None:
@@ -101,6 +103,7 @@ class SandboxPbx:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(task, 2)
         await self.ami.close()
+        await self.audio_clock.close()
         await self.writer.close()
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
@@ -204,7 +207,7 @@ class SandboxPbx:
                     self.remote_hangup(holder[0])
 
             leg = AudioSocketLeg(match.group("host"), int(match.group("port")), call_uuid, rate,
-                                 gone)
+                                 gone, self.audio_clock)
             try:
                 await leg.connect()
             except (OSError, TimeoutError):

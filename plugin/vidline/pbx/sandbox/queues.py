@@ -57,7 +57,7 @@ class Member:
         return not self.paused and self.endpoint.available
 
 
-@dataclass
+@dataclass(eq=False)  # an entry is itself: list.index/remove compare by identity
 class QueueEntry:
     call: Call
     prio: int
@@ -119,9 +119,23 @@ class Queue:
         return int(self.talktime_total / self.completed) if self.completed else 0
 
     def is_our_turn(self, entry: QueueEntry) -> bool:
-        waiting = [e for e in self.entries if not e.ringing]
+        """Autofill: fewer callers not ringing anyone are ahead than members are free.
+
+        Every caller asks on every queue change, so this stops as soon as the
+        answer is known instead of listing the whole queue (O(n) per caller,
+        O(n^2) per change with hundreds waiting)."""
+        if entry.ringing:
+            return False
         free = sum(1 for m in self.members if m.free)
-        return entry in waiting and waiting.index(entry) < free
+        ahead = 0
+        for other in self.entries:
+            if ahead >= free:
+                return False
+            if other is entry:
+                return True
+            if not other.ringing:
+                ahead += 1
+        return False
 
     def pick(self, entry: QueueEntry) -> list[Member]:
         free = [(i, m) for i, m in enumerate(self.members) if m.free]

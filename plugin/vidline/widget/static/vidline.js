@@ -17,6 +17,19 @@
  *                    contains #vl-message, #vl-position ("N of M in line"), #vl-wait
  *   #vl-hangup       hang up / leave the line
  *   #vl-restart      shown once ended: back to the form
+ *   #vl-media        the call's media; data-state = off | starting | negotiating | live |
+ *                    failed | ended
+ *   #vl-local-video  the customer's own camera (muted preview)
+ *   #vl-remote-video the agent's camera; #vl-remote-screen the agent's shared screen
+ *   #vl-remote-audio what the PBX sends: music on hold, announcements, the agent's voice
+ *   #vl-share        start / stop sharing the customer's screen; data-sharing = true | false
+ *   #vl-media-error  the last media problem (role=alert)
+ *
+ * Media (WebRTC to vidline's bridge, which answers; this page always offers): m-lines in
+ * this order: audio (mic), video[0] camera both ways, video[1] the agent's screen
+ * (receive only), video[2] this page's screen (added when sharing starts). One ordered
+ * data channel "vidline". window.vidlineMedia exposes the peer connection, the
+ * channel and send(text) (split under the peer's maximum message size).
  *
  * Customer-visible strings are in STRINGS. Text is only ever set as text, never as markup.
  */
@@ -48,6 +61,13 @@
     },
     endedOther: "The call has ended.",
     hangup: "Hang up",
+    localVideo: "Your camera",
+    remoteVideo: "The agent's camera",
+    remoteScreen: "The agent's screen",
+    share: "Share my screen",
+    stopShare: "Stop sharing",
+    noDevices: "Camera or microphone not available: the agent will not see or hear you.",
+    mediaFailed: "The video connection failed.",
     leave: "Leave the line",
     restart: "Start again",
     lost: "Connection lost. Reconnecting…",
@@ -75,7 +95,9 @@
     .vl-widget [aria-invalid="true"] { border-color: #b3261e; }
     .vl-widget .vl-error { color: #b3261e; font-weight: 600; }
     .vl-widget #vl-position { font-size: 1.3rem; font-weight: 700; }
-    .vl-widget p { margin: 0; }`;
+    .vl-widget p { margin: 0; }
+    .vl-widget video { width: 100%; background: #000; border-radius: .4rem; }
+    .vl-widget #vl-local-video { width: 30%; }`;
 
   const script = document.currentScript;
   const base = new URL("..", script.src);  // the widget lives at <base>/widget/vidline.js
@@ -126,7 +148,21 @@
   status.append(message, position, wait);
   const hangup = el("button", { id: "vl-hangup", type: "button" }, STRINGS.leave);
   const restart = el("button", { id: "vl-restart", type: "button" }, STRINGS.restart);
-  root.append(title, form, error, status, hangup, restart);
+  const media = el("div", { id: "vl-media", "data-state": "off", hidden: "" });
+  const localVideo = el("video", { id: "vl-local-video", autoplay: "", playsinline: "",
+    "aria-label": STRINGS.localVideo });
+  localVideo.muted = true;
+  const remoteVideo = el("video", { id: "vl-remote-video", autoplay: "", playsinline: "",
+    "aria-label": STRINGS.remoteVideo });
+  const remoteScreen = el("video", { id: "vl-remote-screen", autoplay: "", playsinline: "",
+    "aria-label": STRINGS.remoteScreen });
+  const remoteAudio = el("audio", { id: "vl-remote-audio", autoplay: "" });
+  const share = el("button", { id: "vl-share", type: "button", "data-sharing": "false" },
+    STRINGS.share);
+  const mediaError = el("p", { id: "vl-media-error", class: "vl-error", role: "alert",
+    hidden: "" });
+  media.append(remoteVideo, remoteScreen, localVideo, remoteAudio, share, mediaError);
+  root.append(title, form, error, status, media, hangup, restart);
 
   function setState(state) {
     root.dataset.state = state;
@@ -241,6 +277,7 @@
       showStatus(state, STRINGS.connected(msg.agent));
     } else if (state === "ended") {
       ended = true;
+      stopMedia();
       forget();
       showStatus(state, STRINGS.ended[msg.reason] || STRINGS.endedOther);
     } else {
@@ -260,12 +297,16 @@
     socket.addEventListener("open", () => {
       opened = true;
       retries = 0;
+      if (!pc && !ended) socket.send(JSON.stringify({ type: "media-hello" }));
       if (hangupWanted) socket.send(JSON.stringify({ type: "hangup" }));
     });
     socket.addEventListener("message", (event) => {
       let msg;
       try { msg = JSON.parse(event.data); } catch (e) { return; }
       if (msg.type === "status") onStatus(msg);
+      else if (msg.type === "media-config") startMedia(msg);
+      else if (msg.type === "answer") onAnswer(msg);
+      else if (msg.type === "media-error") showMediaError(msg.message);
     });
     socket.addEventListener("close", () => {
       socket = null;
@@ -290,6 +331,181 @@
     });
   }
 
+  // -- media ------------------------------------------------------------------
+  let pc = null;
+  let videoCodec = "VP8";
+  let local = null;
+  let screenSender = null;
+  let channel = null;
+  let negotiating = Promise.resolve();
+  let answered = null;
+
+  // data channel messages go out in parts under the peer's maximum message size,
+  // split on character boundaries; an ordered reliable channel keeps them in order
+  function sendParts(peer, dc, text) {
+    const max = (peer.sctp && peer.sctp.maxMessageSize) || 65536;
+    const encoder = new TextEncoder();
+    let part = "";
+    let size = 0;
+    for (const ch of text) {
+      const n = encoder.encode(ch).length;
+      if (size + n > max) { dc.send(part); part = ""; size = 0; }
+      part += ch;
+      size += n;
+    }
+    if (part || !text) dc.send(part);
+  }
+
+  function setMedia(state) { media.dataset.state = state; media.hidden = state === "off"; }
+  function showMediaError(text) { mediaError.textContent = text || ""; mediaError.hidden = !text; }
+
+  function preferCodec(transceiver, codec) {
+    // the bridge forwards video without transcoding: both legs must use its one codec
+    // (H264: packetization-mode 1, constrained baseline first)
+    const caps = RTCRtpReceiver.getCapabilities ? RTCRtpReceiver.getCapabilities("video") : null;
+    if (!caps || !transceiver.setCodecPreferences) return;
+    const name = "video/" + String(codec || "VP8").toLowerCase();
+    const rank = (c) => {
+      if (/rtx/i.test(c.mimeType)) return 3;
+      if (c.mimeType.toLowerCase() !== name) return 9;
+      const fmtp = c.sdpFmtpLine || "";
+      if (name !== "video/h264") return 0;
+      if (!/packetization-mode=1/.test(fmtp)) return 9;
+      return /profile-level-id=42e0/.test(fmtp) ? 1 : 2;
+    };
+    const chosen = caps.codecs.filter((c) => rank(c) < 9).sort((a, b) => rank(a) - rank(b));
+    if (chosen.some((c) => rank(c) < 3)) transceiver.setCodecPreferences(chosen);
+  }
+
+  function gathered() {
+    if (pc.iceGatheringState === "complete") return Promise.resolve();
+    return new Promise((resolve) => {
+      const check = () => {
+        if (pc.iceGatheringState === "complete") {
+          pc.removeEventListener("icegatheringstatechange", check);
+          resolve();
+        }
+      };
+      pc.addEventListener("icegatheringstatechange", check);
+    });
+  }
+
+  function negotiate() {
+    // offers go out one at a time; each waits for its answer
+    negotiating = negotiating.then(async () => {
+      if (!pc || !socket || socket.readyState !== WebSocket.OPEN) return;
+      setMedia("negotiating");
+      await pc.setLocalDescription(await pc.createOffer());
+      await gathered();  // the bridge takes no trickled candidates
+      const answer = new Promise((resolve) => { answered = resolve; });
+      socket.send(JSON.stringify({ type: "offer", sdp: pc.localDescription.sdp }));
+      await answer;
+    }).catch((e) => { setMedia("failed"); showMediaError(STRINGS.mediaFailed); });
+    return negotiating;
+  }
+
+  async function onAnswer(msg) {
+    if (!pc) return;
+    try {
+      await pc.setRemoteDescription({ type: "answer", sdp: msg.sdp });
+      setMedia("live");
+    } catch (e) {
+      setMedia("failed");
+      showMediaError(STRINGS.mediaFailed);
+    }
+    if (answered) { answered(); answered = null; }
+  }
+
+  async function startMedia(config) {
+    if (pc || ended) return;
+    videoCodec = config.video_codec || "VP8";
+    setMedia("starting");
+    try {
+      local = await navigator.mediaDevices.getUserMedia({
+        audio: true, video: { width: 640, height: 480 } });
+      localVideo.srcObject = local;
+    } catch (e) {
+      showMediaError(STRINGS.noDevices);
+      local = null;
+    }
+    if (ended) { stopMedia(); return; }
+    pc = new RTCPeerConnection(config.rtc || {});
+    const mic = local && local.getAudioTracks()[0];
+    const cam = local && local.getVideoTracks()[0];
+    pc.addTransceiver(mic || "audio", { direction: "sendrecv" });
+    const camera = pc.addTransceiver(cam || "video", { direction: cam ? "sendrecv" : "recvonly" });
+    preferCodec(camera, videoCodec);
+    preferCodec(pc.addTransceiver("video", { direction: "recvonly" }), videoCodec);
+    channel = pc.createDataChannel("vidline", { ordered: true });
+    const peer = pc;
+    window.vidlineMedia = { pc: pc, channel: channel,
+      send: (text) => sendParts(peer, channel, String(text)) };
+    pc.addEventListener("track", (event) => {
+      const stream = new MediaStream([event.track]);
+      if (event.track.kind === "audio") { remoteAudio.srcObject = stream; return; }
+      const videos = pc.getTransceivers().filter((t) => t.receiver.track.kind === "video");
+      const index = videos.indexOf(event.transceiver);
+      if (index === 0) remoteVideo.srcObject = stream;
+      else if (index === 1) remoteScreen.srcObject = stream;
+    });
+    pc.addEventListener("connectionstatechange", () => {
+      if (pc && pc.connectionState === "failed") {
+        setMedia("failed");
+        showMediaError(STRINGS.mediaFailed);
+      }
+    });
+    negotiate();
+  }
+
+  async function toggleShare() {
+    if (!pc) return;
+    if (screenSender) {  // stop: the m-line stays, inactive, so the layout never shifts
+      const track = screenSender.track;
+      if (track) track.stop();
+      await screenSender.replaceTrack(null);
+      const t = pc.getTransceivers().find((x) => x.sender === screenSender);
+      if (t) t.direction = "inactive";
+      screenSender = null;
+      share.dataset.sharing = "false";
+      share.textContent = STRINGS.share;
+      return negotiate();
+    }
+    let stream;
+    try {
+      stream = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+    } catch (e) {
+      return;  // the customer cancelled the picker
+    }
+    const track = stream.getVideoTracks()[0];
+    const videos = pc.getTransceivers().filter((t) => t.receiver.track.kind === "video");
+    let transceiver = videos[2];
+    if (transceiver) {
+      await transceiver.sender.replaceTrack(track);
+      transceiver.direction = "sendonly";
+    } else {
+      transceiver = pc.addTransceiver(track, { direction: "sendonly" });
+      preferCodec(transceiver, videoCodec);
+    }
+    screenSender = transceiver.sender;
+    track.addEventListener("ended", () => { if (screenSender) toggleShare(); });
+    share.dataset.sharing = "true";
+    share.textContent = STRINGS.stopShare;
+    return negotiate();
+  }
+
+  function stopMedia() {
+    if (local) for (const track of local.getTracks()) track.stop();
+    if (screenSender && screenSender.track) screenSender.track.stop();
+    if (pc) pc.close();
+    pc = null;
+    local = null;
+    screenSender = null;
+    channel = null;
+    if (media.dataset.state !== "off") setMedia("ended");
+  }
+
+  share.addEventListener("click", toggleShare);
+
   hangup.addEventListener("click", () => {
     hangup.disabled = true;
     hangupWanted = true;  // sent now, or as soon as a reconnect opens
@@ -299,6 +515,8 @@
   });
   restart.addEventListener("click", () => {
     current = null;
+    setMedia("off");
+    showMediaError("");
     submit.disabled = false;
     hangup.disabled = false;
     hangupWanted = false;
