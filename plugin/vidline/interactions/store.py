@@ -61,8 +61,19 @@ class InteractionStore:
 
     def publish(self, interaction: Interaction) -> None:
         message = interaction.status()
-        for sub in self._subscribers.get(interaction.id, ()):
-            sub.put(message)
+        subs = self._subscribers.get(interaction.id)
+        if not subs:
+            return self._note_end(interaction)
+        # One caller leaving moves every caller behind it up: hundreds of
+        # status messages from one PBX event. They are handed over on the
+        # next loop turn, so that an agent pop made in the same turn (the
+        # AgentConnect that follows the QueueCallerLeave) is sent first.
+        loop = asyncio.get_running_loop()
+        for sub in subs:
+            loop.call_soon(sub.put, message)
+        self._note_end(interaction)
+
+    def _note_end(self, interaction: Interaction) -> None:
         if interaction.state is State.ENDED:
             self._ended_at.setdefault(interaction.id, time.monotonic())
 

@@ -314,7 +314,9 @@ async def test_gap_in_peer_audio_is_tolerated(serve: Serve) -> None:
     peer = await Peer.connect(server.port, uuid.uuid4())
     await peer.send(encode_audio(8000, b"\x01" * 320))
     await peer.read_for(1.5)  # no frames from the peer; ours keep coming
-    assert 72 <= len(peer.frames) <= 78 and not peer.eof
+    # the point is that ours keep coming without the peer's: 75 when paced
+    # exactly, fewer if a loaded machine made the clock skip ticks, never a burst
+    assert 55 <= len(peer.frames) <= 78 and not peer.eof
     await peer.send(encode_audio(8000, b"\x02" * 320))
     await rec.wait_audio(2, 1.0)
     assert rec.audio == [b"\x01" * 320, b"\x02" * 320] and rec.closed == []

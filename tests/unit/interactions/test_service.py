@@ -124,6 +124,7 @@ async def test_lifecycle_status_and_pops(world) -> None:
     stream = service.subscribe(interaction.id)
     assert (await anext(stream))["state"] == "originating"
     i = interaction.id
+    pbx.entries = [ev.QueueEntry(i, "support", 1, 0)]  # what QueueStatus polls will say
     pbx.emit(ev.LegOriginated(i, f"AudioSocket/127.0.0.1:9093-{i}"))
     pbx.emit(join(i, 1, 1))
     assert await anext(stream) == {"type": "status", "state": "queued", "position": 1,
