@@ -135,7 +135,13 @@ async def start(config: Config) -> Runtime:
     )
     # the bridge is made when the leg or the customer's offer comes, whichever
     # is first, so music on hold reaches a customer who is still in line
-    media = MediaBridges(config.media, config.audiosocket.sample_rate, service.store)
+    def shared(interaction_id: str, kind: str, data: dict[str, Any]) -> None:
+        interaction = service.store.get(interaction_id)
+        if reporting is not None and interaction is not None:
+            reporting.observer.note(interaction, kind, data)
+
+    media = MediaBridges(config.media, config.audiosocket.sample_rate, service.store,
+                         on_shared=shared)
     audio = AudioLegs(service.store, media.get)
     store_holder["legs"] = audio
     await pbx.start()

@@ -5,7 +5,9 @@ sandbox PBX over real AudioSocket, vidline's aiortc bridge in between."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -191,6 +193,12 @@ async def test_voice_video_both_ways_without_transcoding(
     assert all(t.done() for t in tasks)
     assert live_peer_connections() == []
     await ctl.wait_for(lambda: open_udp_sockets() <= udp_before, timeout=5)
+    # the interaction's record counts the two screen shares
+    assert await runtime.reporting.flush()
+    with contextlib.closing(sqlite3.connect(tmp_path / "vidline.db")) as db:
+        [(shares,)] = db.execute("SELECT screen_shares FROM vidline_interactions WHERE id = ?",
+                                 (interaction.id,)).fetchall()
+    assert shares == 2
 
 
 LISTEN = """(name) => { window.got = []; window[name].channel.addEventListener("message",

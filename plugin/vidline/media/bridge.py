@@ -85,6 +85,9 @@ class CallBridge:
                     on_gap=functools.partial(self._keyframe, key))
         self.channels = ChannelRelay(config.max_message_bytes)
         self.leg: Any = None
+        # told of what is shared during the call, for the interaction's record
+        # (reporting counts screen shares): (kind, data)
+        self.on_shared: Callable[[str, dict[str, Any]], None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._lock = asyncio.Lock()
         self.closed = False
@@ -216,6 +219,11 @@ class CallBridge:
         receiver = self._video(pc)[index].receiver  # type: ignore[index]
         self.receivers[(side, what)] = receiver
         self._spawn(_pump(track, self.forward[(side, what)].push))
+        if what == "screen" and self.on_shared is not None:
+            try:
+                self.on_shared("screen_share", {"from": side})
+            except Exception:  # the record must never break the call
+                log.exception("interaction %s: on_shared failed", self.interaction_id)
 
     def _keyframe(self, key: tuple[str, str]) -> None:
         receiver = self.receivers.get(key)

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -45,8 +47,11 @@ class MediaBridges:
     """Creates one ``CallBridge`` per live interaction and closes it when the
     interaction ends (watched through the store's status stream)."""
 
-    def __init__(self, config: MediaConfig, sample_rate: int, store: InteractionStore) -> None:
+    def __init__(self, config: MediaConfig, sample_rate: int, store: InteractionStore,
+                 on_shared: Callable[[str, str, dict[str, Any]], None] | None = None) -> None:
+        """``on_shared(interaction_id, kind, data)`` hears of screen shares."""
         self.config = config
+        self.on_shared = on_shared
         self.sample_rate = sample_rate
         self.store = store
         self.bridges: dict[str, CallBridge] = {}
@@ -63,6 +68,8 @@ class MediaBridges:
         if interaction is None or interaction.state is State.ENDED:
             return None
         bridge = CallBridge(interaction_id, self.config, self.sample_rate)
+        if self.on_shared is not None:
+            bridge.on_shared = functools.partial(self.on_shared, interaction_id)
         self.bridges[interaction_id] = bridge
         self._watchers[interaction_id] = asyncio.ensure_future(self._watch(interaction_id))
         return bridge

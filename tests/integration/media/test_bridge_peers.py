@@ -157,9 +157,12 @@ async def test_a_screen_share_renegotiates_and_reaches_the_agent(
     call: tuple[CallBridge, Peer, Peer], clip: list[bytes]
 ) -> None:
     bridge, customer, agent = call
+    shared: list[tuple[str, dict[str, Any]]] = []
+    bridge.on_shared = lambda kind, data: shared.append((kind, data))
     await customer.connect(bridge, "customer")
     await agent.connect(bridge, "agent")
     await until(lambda: agent.received.get(0, 0) > 10)
+    assert shared == []  # cameras are not shares
     customer.pc.addTransceiver(ClipTrack(clip), direction="sendonly")
     await customer.connect(bridge, "customer")  # the renegotiation
     await until(lambda: agent.received.get(1, 0) > 10)  # the agent's screen slot
@@ -168,6 +171,8 @@ async def test_a_screen_share_renegotiates_and_reaches_the_agent(
     agent.pc.addTransceiver(ClipTrack(clip), direction="sendonly")  # and the agent's
     await agent.connect(bridge, "agent")
     await until(lambda: customer.received.get(1, 0) > 10)
+    # each share is told once, for the interaction's record (reporting counts them)
+    assert shared == [("screen_share", {"from": "customer"}), ("screen_share", {"from": "agent"})]
 
 
 async def test_data_channel_relays_and_splits(call: tuple[CallBridge, Peer, Peer]) -> None:
