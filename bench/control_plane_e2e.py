@@ -10,8 +10,9 @@
   divided by N;
 * AgentConnect -> agent pop: the AgentConnect event's own Timestamp (written
   by the sandbox) to the moment the agent's WebSocket delivers the
-  ``connected`` pop; the baseline is the same event reaching a plain AMI
-  client in this process, i.e. what the transport alone costs.
+  ``connected`` pop, read by the agents' panels in a fourth process; the
+  baseline is the same event reaching a plain AMI client in the load
+  process, i.e. what the transport alone costs.
 
 Used by bench/control_plane.py; also runnable alone:
     .venv/bin/python bench/control_plane_e2e.py --customers 500
@@ -108,6 +109,37 @@ async def role_server(text: str) -> None:
     await runtime.close()
 
 
+async def role_agents(text: str) -> None:
+    """The agents' panels, in a process of their own so that the customers'
+    status traffic in the load process cannot delay reading a pop."""
+    import aiohttp
+
+    spec = json.loads(text)
+    sessions, sockets = [], []
+    for i in range(spec["agents"]):
+        # unsafe: the cookie jar refuses cookies from IP hosts otherwise
+        http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        sessions.append(http)
+        sockets.append(await agent_login(http, spec["url"], f"agent{i}"))
+
+    async def listen(ws: Any) -> None:
+        with contextlib.suppress(Exception):
+            async for msg in ws:
+                data = json.loads(msg.data)
+                if data.get("type") == "pop" and data.get("phase") == "connected":
+                    now = time.time()
+                    print(json.dumps({"id": data["interaction"]["id"], "t": now}), flush=True)
+
+    tasks = [asyncio.create_task(listen(ws)) for ws in sockets]
+    print(json.dumps({"ready": True}), flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    for task in tasks:
+        task.cancel()
+    for ws, http in zip(sockets, sessions, strict=True):
+        await ws.close()
+        await http.close()
+
+
 def spawn(role: str, text: str) -> tuple[subprocess.Popen[str], dict[str, Any]]:
     proc = subprocess.Popen(
         [sys.executable, __file__, "--role", role], stdin=subprocess.PIPE,
@@ -197,16 +229,6 @@ class Pops:
     enough: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
 
 
-async def agent_listen(ws: Any, pops: Pops) -> None:
-    with contextlib.suppress(Exception):
-        async for msg in ws:
-            data = json.loads(msg.data)
-            if data.get("type") == "pop" and data.get("phase") == "connected":
-                pops.times.setdefault(data["interaction"]["id"], time.time())
-                if len(pops.times) >= pops.target:
-                    pops.enough.set()
-
-
 async def run_load(args: argparse.Namespace) -> list[tuple[str, str]]:
     import aiohttp
 
@@ -230,13 +252,19 @@ async def run_load(args: argparse.Namespace) -> list[tuple[str, str]]:
                     ("Interface", f"PJSIP/{2000 + i}"), ("Paused", "true"), ("Reason", "bench")]))
             connector = aiohttp.TCPConnector(limit=0)
             async with aiohttp.ClientSession(connector=connector) as http:
-                agent_sockets = []
-                for i in range(args.agents):
-                    # unsafe: the cookie jar refuses cookies from IP hosts otherwise
-                    jar_http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
-                    agent_sockets.append((jar_http, await agent_login(jar_http, url, f"agent{i}")))
+                agents, _ = spawn("agents", json.dumps({"url": url, "agents": args.agents}))
                 pops = Pops(target=min(args.pops, args.customers))
-                listeners = [asyncio.create_task(agent_listen(ws, pops)) for _, ws in agent_sockets]
+                loop = asyncio.get_running_loop()
+
+                def read_pops() -> None:
+                    assert agents.stdout is not None
+                    for line in agents.stdout:
+                        pop = json.loads(line)
+                        pops.times.setdefault(pop["id"], pop["t"])
+                        if len(pops.times) >= pops.target:
+                            loop.call_soon_threadsafe(pops.enough.set)
+
+                reader = loop.run_in_executor(None, read_pops)
                 await asyncio.sleep(0.5)
                 base_rss = rss_kib(server.pid)
                 gate = asyncio.Semaphore(args.concurrency)
@@ -260,11 +288,12 @@ async def run_load(args: argparse.Namespace) -> list[tuple[str, str]]:
                     with contextlib.suppress(Exception):
                         await customer.ws.send_json({"type": "hangup"})
                 await asyncio.wait(followers, timeout=20)
-                for task in [*followers, *listeners]:
+                for task in followers:
                     task.cancel()
-                for jar_http, ws in agent_sockets:
-                    await ws.close()
-                    await jar_http.close()
+                assert agents.stdin is not None
+                agents.stdin.close()
+                await reader
+                agents.wait(30)
         finally:
             await observer.close()
             for proc in (server, sandbox):
@@ -308,11 +337,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--role", choices=("sandbox", "server"))
+    parser.add_argument("--role", choices=("sandbox", "server", "agents"))
     add_arguments(parser)
     args = parser.parse_args()
     if args.role:
-        runner = role_sandbox if args.role == "sandbox" else role_server
+        runner = {"sandbox": role_sandbox, "server": role_server, "agents": role_agents}[args.role]
         asyncio.run(runner(os.environ["VIDLINE_BENCH_CONFIG"]))
         return 0
     for label, value in asyncio.run(run_load(args)):
