@@ -252,7 +252,7 @@ class InteractionService:
         for other in self.store.waiting_in(event.queue):
             if other.id != event.interaction_id and other.count != event.count:
                 other.count = event.count
-                self.store.publish(other)
+                self.store.publish_line_update(other)
         interaction = self.store.get(event.interaction_id)
         if interaction is None:
             return
@@ -271,7 +271,7 @@ class InteractionService:
             if other.position is not None and other.position > event.position:
                 other.position -= 1
             other.count = event.count
-            self.store.publish(other)
+            self.store.publish_line_update(other)
 
     def _on_abandoned(self, event: ev.CallerAbandoned) -> None:
         interaction = self.store.get(event.interaction_id)
@@ -348,7 +348,7 @@ class InteractionService:
         interaction.position = event.position
         interaction.queue = event.queue
         if changed:
-            self.store.publish(interaction)
+            self.store.publish_line_update(interaction)
 
     _handlers: dict[type, Callable[[InteractionService, ev.PbxEvent], None]] = {
         ev.LegOriginated: _on_originated,  # type: ignore[dict-item]
@@ -441,10 +441,11 @@ class InteractionService:
                 if interaction.count != count or interaction.expected_wait != wait:
                     interaction.count = count
                     interaction.expected_wait = wait
-                    self.store.publish(interaction)
+                    self.store.publish_line_update(interaction)
 
     async def close(self) -> None:
         self._closed = True
+        self.store.close()
         for handle in self._watchdogs.values():
             handle.cancel()
         self._watchdogs.clear()

@@ -16,6 +16,7 @@ from vidline.interactions.state import State
 
 ENDED_RETENTION_SECONDS = 600.0
 SUBSCRIBER_BACKLOG = 16
+LINE_UPDATE_DELAY = 0.1  # s: moves in line caused by others are sent together
 
 
 class Subscription:
@@ -42,6 +43,8 @@ class InteractionStore:
         self._items: dict[str, Interaction] = {}
         self._subscribers: dict[str, set[Subscription]] = {}
         self._ended_at: dict[str, float] = {}
+        self._line_dirty: set[str] = set()
+        self._line_timer: asyncio.TimerHandle | None = None
 
     def add(self, interaction: Interaction) -> None:
         self._items[interaction.id] = interaction
@@ -61,21 +64,34 @@ class InteractionStore:
 
     def publish(self, interaction: Interaction) -> None:
         message = interaction.status()
-        subs = self._subscribers.get(interaction.id)
-        if not subs:
-            return self._note_end(interaction)
-        # One caller leaving moves every caller behind it up: hundreds of
-        # status messages from one PBX event. They are handed over on the
-        # next loop turn, so that an agent pop made in the same turn (the
-        # AgentConnect that follows the QueueCallerLeave) is sent first.
-        loop = asyncio.get_running_loop()
-        for sub in subs:
-            loop.call_soon(sub.put, message)
-        self._note_end(interaction)
-
-    def _note_end(self, interaction: Interaction) -> None:
+        for sub in self._subscribers.get(interaction.id, ()):
+            sub.put(message)
         if interaction.state is State.ENDED:
             self._ended_at.setdefault(interaction.id, time.monotonic())
+
+    def publish_line_update(self, interaction: Interaction) -> None:
+        """A caller's place or the line's length changed because of someone
+        else. One such event (a caller ahead leaves) moves hundreds of callers:
+        their updates go out together LINE_UPDATE_DELAY later, once each, so
+        a burst of PBX events costs one message per caller and never delays
+        the agent pop that the same event triggers."""
+        self._line_dirty.add(interaction.id)
+        if self._line_timer is None:
+            self._line_timer = asyncio.get_running_loop().call_later(
+                LINE_UPDATE_DELAY, self._flush_line_updates)
+
+    def _flush_line_updates(self) -> None:
+        self._line_timer = None
+        dirty, self._line_dirty = self._line_dirty, set()
+        for interaction_id in dirty:
+            interaction = self._items.get(interaction_id)
+            if interaction is not None and interaction.state in (State.QUEUED, State.RINGING):
+                self.publish(interaction)
+
+    def close(self) -> None:
+        if self._line_timer is not None:
+            self._line_timer.cancel()
+            self._line_timer = None
 
     async def subscribe(self, interaction_id: str) -> AsyncIterator[dict[str, object]]:
         """The current status, then every change, until the interaction ends."""

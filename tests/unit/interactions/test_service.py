@@ -159,6 +159,27 @@ async def test_second_caller_moves_up_when_first_connects(world) -> None:
     assert (second.position, second.count) == (1, 1)
 
 
+async def test_moves_in_line_are_sent_together_once_each(world) -> None:
+    service, pbx, hub = world
+    first, _ = await service.create(InteractionContext(), "x")
+    second, _ = await service.create(InteractionContext(), "x")
+    pbx.entries = [ev.QueueEntry(second.id, "support", 1, 0)]
+    pbx.emit(join(first.id, 1, 1))
+    pbx.emit(join(second.id, 2, 2))
+    stream = service.subscribe(second.id)
+    assert (await anext(stream))["position"] == 2
+    # the first is answered: Leave moves the second up, AgentConnect pops the agent
+    pbx.emit(ev.CallerLeft(first.id, "support", 1, 1))
+    pbx.emit(ev.AgentConnected(first.id, "support", "PJSIP/1001", "Agent Alice", "c", 0, 0))
+    assert [m["phase"] for _, m in hub.pops] == ["connected"]  # at once
+    pbx.entries.append(ev.QueueEntry("phone-caller", "support", 2, 0))
+    pbx.emit(ev.CallerJoined("phone-caller", "support", 2, 2))  # a phone call joins behind
+    update = await asyncio.wait_for(anext(stream), 1.0)
+    assert (update["position"], update["count"]) == (1, 2)  # one message with both moves
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(anext(stream), 0.3)
+
+
 async def test_customer_leaving_while_queued_is_an_abandon(world) -> None:
     service, pbx, hub = world
     interaction, _ = await service.create(InteractionContext(), "x")
