@@ -75,16 +75,7 @@ def member_block(queue: Queue, member: Member) -> Headers:
         ("MemberName", member.name),
         ("Interface", member.interface),
         ("StateInterface", member.interface),
-        ("Membership", member.membership),
-        ("Penalty", "0"),
-        ("CallsTaken", str(member.calls_taken)),
-        ("LastCall", str(int(member.last_call))),
-        ("LastPause", str(int(member.last_pause))),
-        ("LoginTime", str(int(member.login_time))),
-        ("InCall", "1" if member.in_call else "0"),
-        ("Status", str(member.device_status())),
-        ("Paused", "1" if member.paused else "0"),
-        ("PausedReason", member.paused_reason),
+        *_member_state(member),
         ("Ringinuse", "0"),
         ("Wrapuptime", "0"),
     ]
@@ -98,6 +89,14 @@ def queue_member_list_block(queue: Queue, member: Member) -> Headers:
         ("Name", member.name),
         ("Location", member.interface),
         ("StateInterface", member.interface),
+        *_member_state(member),
+        ("Wrapuptime", "0"),
+    ]
+
+
+def _member_state(member: Member) -> Headers:
+    """The run both member layouts share, in Asterisk's order."""
+    return [
         ("Membership", member.membership),
         ("Penalty", "0"),
         ("CallsTaken", str(member.calls_taken)),
@@ -108,5 +107,4 @@ def queue_member_list_block(queue: Queue, member: Member) -> Headers:
         ("Status", str(member.device_status())),
         ("Paused", "1" if member.paused else "0"),
         ("PausedReason", member.paused_reason),
-        ("Wrapuptime", "0"),
     ]
