@@ -34,6 +34,10 @@
  * the agent hears the customer through the PBX. window.vidlinePanelMedia exposes the
  * peer connection, the channel and send(text) (split under the maximum message size).
  *
+ * Tools: chat.js, wrapup.js, crm.js, cobrowse.js and snip.js load after this file
+ * and hook in through window.vidlinePanel (on(event, fn), send(message), csrf,
+ * shown()); each owns the <section> of the same name in panel.html.
+ *
  * Customer data is only ever set with textContent or as a checked http(s)
  * href/src: never parsed as markup.
  */
@@ -61,6 +65,28 @@
   const LABELS = {
     customer_id: "Customer ID", phone: "Phone", category: "Category",
     kiosk_location: "Kiosk", page_url: "Page",
+  };
+
+  // -- extension points: the tool scripts (chat.js, wrapup.js, crm.js,
+  // cobrowse.js, snip.js) load after this one and hook in through
+  // window.vidlinePanel, so each tool lives in a file of its own
+  const listeners = new Map();
+  function emit(name, detail) {
+    for (const fn of listeners.get(name) || []) {
+      try { fn(detail); } catch (e) { console.error("vidline panel hook", name, e); }
+    }
+  }
+  window.vidlinePanel = {
+    // events: "ws:<type>" for every panel-socket message (after the core has
+    // handled it), "shown" (the pop message now on screen), "media" ({interaction,
+    // pc, channel, send}) when the call's data channel opens, "media-ended"
+    on(name, fn) {
+      if (!listeners.has(name)) listeners.set(name, []);
+      listeners.get(name).push(fn);
+    },
+    send: (message) => send(message),
+    csrf: csrf,
+    shown: () => (shownId ? pops.get(shownId) || null : null),
   };
 
   function showError(text) {
@@ -131,6 +157,7 @@
       frame.hidden = true;
     }
     document.title = (PHASES[message.phase] || "vidline") + " · vidline";
+    emit("shown", message);
   }
 
   function renderList() {
@@ -214,6 +241,7 @@
       else if (message.type === "media-error") showMediaError(String(message.message));
       else if (message.type === "presence") onPresence(message);
       else if (message.type === "error") showError(String(message.message));
+      if (typeof message.type === "string") emit("ws:" + message.type, message);
     });
     socket.addEventListener("close", (event) => {
       setConn("offline", "Offline, reconnecting…");
@@ -356,6 +384,9 @@
     const peer = pc;
     window.vidlinePanelMedia = { pc: pc, channel: channel,
       send: (text) => sendParts(peer, channel, String(text)) };
+    const media = { interaction: mediaId, pc: pc, channel: channel,
+      send: window.vidlinePanelMedia.send };
+    channel.addEventListener("open", () => emit("media", media));
     pc.addEventListener("track", (event) => {
       const videos = pc.getTransceivers().filter((t) => t.receiver.track.kind === "video");
       const index = videos.indexOf(event.transceiver);
@@ -404,7 +435,7 @@
   function stopMedia() {
     if (local) for (const t of local.getTracks()) t.stop();
     if (screenSender && screenSender.track) screenSender.track.stop();
-    if (pc) pc.close();
+    if (pc) { pc.close(); emit("media-ended", { interaction: mediaId }); }
     pc = null;
     local = null;
     screenSender = null;
@@ -419,5 +450,7 @@
   $("resume-button").addEventListener("click", () => {
     send({ type: "pause", paused: false, reason: "" });
   });
-  connect();
+  // after every deferred tool script has run and hooked in
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", connect);
+  else connect();
 })();

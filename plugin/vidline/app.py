@@ -18,6 +18,7 @@ from aiohttp import web
 
 from vidline.config import Config
 from vidline.interactions.audio import AudioLegs
+from vidline.interactions.journal import Journal
 from vidline.interactions.service import InteractionService
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ class Runtime:
     audio: AudioLegs
     media: Any = None
     reporting: Any = None  # vidline.reporting.service.Reporting, None when disabled
+    journal: Journal | None = None
 
     @property
     def customer_url(self) -> str:
@@ -133,13 +135,14 @@ async def start(config: Config) -> Runtime:
         prefer=last_agent.prefer,
         observers=[reporting.observer] if reporting is not None else [],
     )
+    journal = Journal(service.store.get)
+    if reporting is not None:
+        observer = reporting.observer
+        journal.subscribe(lambda interaction, entry: observer.note(
+            interaction, entry.kind, entry.data))
     # the bridge is made when the leg or the customer's offer comes, whichever
     # is first, so music on hold reaches a customer who is still in line
-    def shared(interaction_id: str, kind: str, data: dict[str, Any]) -> None:
-        interaction = service.store.get(interaction_id)
-        if reporting is not None and interaction is not None:
-            reporting.observer.note(interaction, kind, data)
-
+    shared = journal.note
     media = MediaBridges(config.media, config.audiosocket.sample_rate, service.store,
                          on_shared=shared)
     audio = AudioLegs(service.store, media.get)
@@ -150,7 +153,7 @@ async def start(config: Config) -> Runtime:
 
     skill_queues = [config.routing.default_queue, *(r.queue for r in config.routing.rules)]
     wallboard = Wallboard(pbx, config.agents, skill_queues)
-    app = build_web_app(config, service, hub, directory, wallboard=wallboard)
+    app = build_web_app(config, service, hub, directory, wallboard=wallboard, journal=journal)
 
     async def close_lookups(_app: web.Application) -> None:
         await asyncio.to_thread(last_agent.close)  # its kept database connections
@@ -161,7 +164,7 @@ async def start(config: Config) -> Runtime:
     await runner.setup()
     await web.SockSite(runner, web_sock).start()
     return Runtime(config, base_url, service, pbx, audiosocket, sandbox, runner, hub, audio,
-                   media, reporting=reporting)
+                   media, reporting=reporting, journal=journal)
 
 
 async def serve(config: Config, *, demo: bool = False) -> None:

@@ -87,7 +87,7 @@ class CallBridge:
         self.leg: Any = None
         # told of what is shared during the call, for the interaction's record
         # (reporting counts screen shares): (kind, data)
-        self.on_shared: Callable[[str, dict[str, Any]], None] | None = None
+        self.on_shared: Callable[[str, dict[str, Any]], object] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._lock = asyncio.Lock()
         self.closed = False

@@ -48,7 +48,7 @@ class MediaBridges:
     interaction ends (watched through the store's status stream)."""
 
     def __init__(self, config: MediaConfig, sample_rate: int, store: InteractionStore,
-                 on_shared: Callable[[str, str, dict[str, Any]], None] | None = None) -> None:
+                 on_shared: Callable[[str, str, dict[str, Any]], object] | None = None) -> None:
         """``on_shared(interaction_id, kind, data)`` hears of screen shares."""
         self.config = config
         self.on_shared = on_shared

@@ -26,7 +26,14 @@ from yarl import URL
 from vidline.agents.hub import AgentConnection
 from vidline.agents.passwords import dummy_verify, verify_password
 from vidline.agents.sessions import SESSION_TTL, Session
-from vidline.web.app import STATE, WebState, client_address, json_error, serve_static
+from vidline.web.app import (
+    STATE,
+    WebState,
+    client_address,
+    json_error,
+    panel_tools,
+    serve_static,
+)
 from vidline.web.customer import ID_RE
 
 SESSION_COOKIE = "vidline_session"
@@ -223,7 +230,8 @@ async def panel(request: web.Request) -> web.Response:
         state.sessions.delete(session.id)
         return see_other("/agent/login")
     return _html(request, "panel.html", agent=agent, csrf_token=session.csrf_token,
-                 focus_id=focus or "", crm_open_in=state.crm.open_in, reasons=PAUSE_REASONS)
+                 focus_id=focus or "", crm_open_in=state.crm.open_in, reasons=PAUSE_REASONS,
+                 tools=panel_tools(state))
 
 
 async def panel_static(request: web.Request) -> web.Response:
@@ -341,7 +349,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/agent/", panel)
     app.router.add_get("/agent/i/{id}", panel)
     app.router.add_get("/agent/ws", agent_ws)
-    app.router.add_get("/agent/static/{name}", panel_static)
+    app.router.add_get("/agent/static/{name:.+}", panel_static)
     app.router.add_get("/agent", _to_panel)
 
 

@@ -10,6 +10,7 @@ security headers every response carries.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import importlib.resources
 import re
@@ -25,6 +26,7 @@ from vidline.agents.hub import AgentHub
 from vidline.agents.sessions import LoginThrottle, SessionStore
 from vidline.config import Config
 from vidline.crm.links import CrmLinks
+from vidline.interactions.journal import Journal
 from vidline.web.api import InteractionsApi
 from vidline.web.ratelimit import RateLimiter
 
@@ -57,6 +59,7 @@ class WebState:
     reconnect_grace: float
     first_attach_grace: float
     secure_cookies: bool
+    journal: Journal  # chat, snips, wrap-up... go here (vidline.interactions.journal)
     customer_sockets: dict[str, int] = field(default_factory=dict)
     grace_tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
@@ -103,22 +106,45 @@ def serve_static(request: web.Request, item: StaticFile) -> web.Response:
                         headers=headers)
 
 
+_TYPES = {".js": "application/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
+          ".html": "text/html; charset=utf-8", ".json": "application/json",
+          ".png": "image/png", ".svg": "image/svg+xml", ".map": "application/json"}
+
+
+def _walk(package: str, prefix: str, cache: str) -> dict[str, StaticFile]:
+    """Every file under ``static/`` of ``package`` (built front-end bundles
+    included), keyed ``prefix/relative/path``."""
+    files: dict[str, StaticFile] = {}
+    pending = [("", importlib.resources.files(package).joinpath("static"))]
+    while pending:
+        rel, node = pending.pop()
+        for child in node.iterdir():
+            name = f"{rel}{child.name}"
+            if child.is_dir():
+                pending.append((name + "/", child))
+                continue
+            kind = _TYPES.get("." + child.name.rsplit(".", 1)[-1])
+            if kind is not None:
+                files[f"{prefix}/{name}"] = _static_file(package, f"static/{name}", kind, cache)
+    return files
+
+
 def _load_static() -> dict[str, StaticFile]:
-    js, css, html = ("application/javascript; charset=utf-8", "text/css; charset=utf-8",
-                     "text/html; charset=utf-8")
     # the widget is cached for a while by embedding sites; the rest revalidates
-    return {
-        "widget/vidline.js": _static_file("vidline.widget", "static/vidline.js", js,
-                                          "public, max-age=300"),
-        "customer/index.html": _static_file("vidline.widget", "static/index.html", html,
-                                            "no-cache"),
-        "agent/panel.js": _static_file("vidline.agent_panel", "static/panel.js", js,
-                                       "no-cache"),
-        "agent/panel.css": _static_file("vidline.agent_panel", "static/panel.css", css,
-                                        "no-cache"),
-        "agent/supervisor.js": _static_file("vidline.agent_panel", "static/supervisor.js", js,
-                                            "no-cache"),
-    }
+    static = {**_walk("vidline.widget", "widget", "public, max-age=300"),
+              **_walk("vidline.agent_panel", "agent", "no-cache")}
+    static["customer/index.html"] = dataclasses.replace(
+        static.pop("widget/index.html"), cache_control="no-cache")
+    return static
+
+
+# the panel's tool scripts, in load order; a tool whose script is not in the
+# package (not built yet) is left out of the page
+PANEL_TOOLS = ("chat", "wrapup", "crm", "cobrowse", "snip")
+
+
+def panel_tools(state: WebState) -> list[str]:
+    return [tool for tool in PANEL_TOOLS if f"agent/{tool}.js" in state.static]
 
 
 def _csp(request: web.Request, state: WebState) -> str:
@@ -169,7 +195,8 @@ async def _cleanup(app: web.Application) -> None:
 def build_web_app(config: Config, interactions: InteractionsApi, hub: AgentHub,
                   agents: AgentDirectory, *, reconnect_grace: float = 5.0,
                   first_attach_grace: float = 30.0,
-                  wallboard: Wallboard | None = None) -> web.Application:
+                  wallboard: Wallboard | None = None,
+                  journal: Journal | None = None) -> web.Application:
     """The whole HTTP/WebSocket surface. ``reconnect_grace`` is how long a
     customer socket may stay closed (a page reload) before the customer is
     taken to have left; ``first_attach_grace`` how long a new interaction may
@@ -187,6 +214,7 @@ def build_web_app(config: Config, interactions: InteractionsApi, hub: AgentHub,
         static=_load_static(), reconnect_grace=reconnect_grace,
         first_attach_grace=first_attach_grace,
         secure_cookies=config.server.public_url.startswith("https://"),
+        journal=journal or Journal(lambda _id: None),
     )
     # form posts (login) are tiny; the customer API enforces its own cap
     app = web.Application(client_max_size=max(config.server.max_body_bytes, 8192))

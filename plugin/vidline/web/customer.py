@@ -204,8 +204,12 @@ async def customer_page(request: web.Request) -> web.Response:
     return serve_static(request, request.app[STATE].static["customer/index.html"])
 
 
-async def widget_js(request: web.Request) -> web.Response:
-    return serve_static(request, request.app[STATE].static["widget/vidline.js"])
+async def widget_file(request: web.Request) -> web.Response:
+    """The widget and the scripts it loads beside itself (same directory)."""
+    item = request.app[STATE].static.get("widget/" + request.match_info["name"])
+    if item is None:
+        raise web.HTTPNotFound()
+    return serve_static(request, item)
 
 
 def add_routes(app: web.Application) -> None:
@@ -219,7 +223,7 @@ def add_routes(app: web.Application) -> None:
     dispatcher.register("hangup", hangup)
     app[DISPATCHER] = dispatcher
     app.router.add_get("/", customer_page)
-    app.router.add_get("/widget/vidline.js", widget_js)
+    app.router.add_get("/widget/{name:.+}", widget_file)
     app.router.add_get("/api/v1/config/public", public_config)
     app.router.add_route("OPTIONS", "/api/v1/config/public", preflight)
     app.router.add_post("/api/v1/interactions", create_interaction)

@@ -1,0 +1,1 @@
+"""Recording: the interaction's media, timeline and files (snips), on disk."""
