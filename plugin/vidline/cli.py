@@ -95,13 +95,16 @@ def _dialplan(args: argparse.Namespace) -> int:
 
 def _db(args: argparse.Namespace) -> int:
     from vidline.reporting.db import Database
-    from vidline.reporting.tables import ensure_reporting_schema
+    from vidline.reporting.tables import ensure_lookup_indexes, ensure_reporting_schema
 
     config = load_config(args.config)
     db = Database(config.database.url)
     try:
         # init and upgrade do the same today: both only ever add what is missing
         ensure_reporting_schema(db)
+        if args.lookup_indexes:
+            for name in ensure_lookup_indexes(db):
+                print(f"index {name}: present")
         for table in ("cdr", "queue_log", "vidline_interactions", "vidline_interaction_events",
                       "vidline_queue_log_keys"):
             print(f"{table}: {len(db.columns(table))} columns")
@@ -200,6 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("db", help="create or extend the reporting tables")
     p.add_argument("action", choices=("init", "upgrade"))
+    p.add_argument("--lookup-indexes", action="store_true",
+                   help="also index queue_log(time) and cdr(end) for last-agent routing "
+                        "(builds indexes on the centre's own, possibly big, tables)")
     config_arg(p)
     p.set_defaults(run=_db)
 

@@ -119,6 +119,22 @@ def ensure_vidline_tables(db: Database) -> None:
         db.execute(f"CREATE INDEX IF NOT EXISTS `{name}` ON `{table}` ({quoted})")
 
 
+def ensure_lookup_indexes(db: Database) -> list[str]:
+    """Opt-in (``vidline db init --lookup-indexes``): indexes on the centre's
+    own queue_log(time) and cdr(end), which Asterisk's schema lacks. Without
+    them the last-agent lookup scans the whole table and, on a month of a
+    busy centre's rows, runs into its time limit and falls back to the
+    category route. Building an index locks or slows a big live table for a
+    while, so the operator chooses when. Returns the index names."""
+    wanted = [("vidline_queue_log_time", "queue_log", "time")]
+    cdr = {c.lower() for c in db.columns("cdr")}
+    if cdr:
+        wanted.append(("vidline_cdr_end", "cdr", "end" if "end" in cdr else "calldate"))
+    for name, table, column in wanted:
+        db.execute(f"CREATE INDEX IF NOT EXISTS `{name}` ON `{table}` (`{column}`)")
+    return [name for name, _table, _column in wanted]
+
+
 def ensure_reporting_schema(db: Database) -> None:
     """Everything vidline reports into: Asterisk's cdr (extended) and
     queue_log, plus vidline's own tables. What ``vidline db init`` runs."""
