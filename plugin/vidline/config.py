@@ -192,6 +192,7 @@ class ReportingConfig:
     write_queue_log: str = "auto"  # "auto", "true" or "false"
     retry_min: float = 0.5  # seconds before retrying an unreachable database, doubling
     retry_max: float = 30.0
+    spool_max_mb: int = 1024  # cap on the spool file; rows beyond it are counted as lost
 
     def writes_queue_log(self, pbx: str) -> bool:
         if self.write_queue_log == "auto":
@@ -505,6 +506,7 @@ def _reporting(s: _Section) -> ReportingConfig:
         write_queue_log=mode if isinstance(mode, str) else str(mode).lower(),
         retry_min=s.number("retry_min", 0.5, 0.01, 3600),
         retry_max=s.number("retry_max", 30.0, 0.01, 86400),
+        spool_max_mb=s.integer("spool_max_mb", 1024, 1, 1_048_576),
     )
     if config.retry_min > config.retry_max:
         raise ConfigError(s.key("retry_min"), "must not exceed retry_max")

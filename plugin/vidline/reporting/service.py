@@ -44,6 +44,7 @@ def start_reporting(config: Config, panel_url: Callable[[str], str]) -> Reportin
         Database(config.database.url, timeout=DB_TIMEOUT), Path(settings.spool_dir),
         queue_size=settings.queue_size, batch_size=settings.batch_size,
         retry=settings.retry_min, retry_max=settings.retry_max,
+        spool_max_bytes=settings.spool_max_mb * 1024 * 1024,
         prepare=ensure_reporting_schema if queue_log else ensure_vidline_tables)
     observer = ReportingObserver(writer, write_queue_log=queue_log, panel_url=panel_url)
     writer.start()

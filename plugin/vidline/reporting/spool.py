@@ -32,6 +32,11 @@ class SpoolLocked(RuntimeError):
     pass
 
 
+class SpoolFull(OSError):
+    """The batch did not fit: over the configured cap or the disk is full.
+    Nothing of it was kept and the file is as it was before."""
+
+
 def encode_line(item: dict[str, Any]) -> bytes:
     text = json.dumps(item, separators=(",", ":"), ensure_ascii=False).encode()
     return b"%08x " % zlib.crc32(text) + text + b"\n"
@@ -52,7 +57,10 @@ def decode_line(line: bytes) -> dict[str, Any] | None:
 
 
 class Spool:
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, max_bytes: int | None = None) -> None:
+        """``max_bytes``: the cap on the file (None: none). A database away
+        for days must not fill the disk that the recordings and the PBX share."""
+        self.max_bytes = max_bytes
         directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / FILE_NAME
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
@@ -97,10 +105,19 @@ class Spool:
         if not items:
             return
         blob = b"".join(encode_line(item) for item in items)
+        if self.max_bytes is not None and self._size + len(blob) > self.max_bytes:
+            raise SpoolFull(f"{self.path}: {self._size} bytes spooled, the cap is "
+                            f"{self.max_bytes}")
         written = 0
-        while written < len(blob):
-            written += os.write(self._fd, blob[written:])
-        os.fsync(self._fd)
+        try:
+            while written < len(blob):
+                written += os.write(self._fd, blob[written:])
+            os.fsync(self._fd)
+        except OSError as exc:
+            # ENOSPC and friends: cut what part of the batch got in, so the
+            # file ends on a whole line and a later append starts clean
+            os.ftruncate(self._fd, self._size)
+            raise SpoolFull(f"{self.path}: {exc.strerror or exc}") from exc
         self._size += len(blob)
 
     def read(self, limit: int) -> tuple[list[dict[str, Any]], int]:

@@ -34,7 +34,7 @@ import pymysql
 from vidline.reporting import sql
 from vidline.reporting.db import CONNECTION_ERRORS, Database
 from vidline.reporting.records import Record, from_json
-from vidline.reporting.spool import Spool
+from vidline.reporting.spool import Spool, SpoolFull
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ class WriterStats:
     replayed: int = 0  # records stored from the spool
     rejected: int = 0
     dropped: int = 0  # the queue was full (the thread could not keep up)
+    lost: int = 0  # the database was away and the spool full (cap or disk)
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -73,11 +74,12 @@ def _link_broken(exc: BaseException) -> bool:
 class ReportWriter:
     def __init__(self, db: Database, spool_dir: Path, *, queue_size: int = 10000,
                  batch_size: int = 500, retry: float = 0.5, retry_max: float = 30.0,
+                 spool_max_bytes: int | None = None,
                  prepare: Callable[[Database], None] | None = None) -> None:
         """``prepare``: run once per successful connection before writing
         (creating missing tables); its failure is logged, not fatal."""
         self.db = db
-        self.spool = Spool(spool_dir)
+        self.spool = Spool(spool_dir, spool_max_bytes)
         self.rejected_path = spool_dir / "rejected.jsonl"
         self.stats = WriterStats()
         self._queue: queue.Queue[object] = queue.Queue(queue_size)
@@ -174,7 +176,17 @@ class ReportWriter:
         if not self.spool.pending and self._store(records):
             self.stats.written += len(records)
             return
-        self.spool.append([r.to_json() for r in records])
+        self._spool(records)
+
+    def _spool(self, records: Sequence[Record]) -> None:
+        try:
+            self.spool.append([r.to_json() for r in records])
+        except SpoolFull as exc:
+            # the one place rows are lost: say how many, each time, loudly
+            self.stats.lost += len(records)
+            log.error("reporting: %d records lost, the database is away and the spool "
+                      "is full (%s); %d lost so far", len(records), exc, self.stats.lost)
+            return
         self.stats.spooled += len(records)
 
     def _store(self, records: Sequence[Record]) -> bool:
@@ -200,8 +212,7 @@ class ReportWriter:
             except Exception as one:
                 if is_transient(one):
                     # keep the order: this one and the rest go to the spool
-                    self.spool.append([r.to_json() for r in records[index:]])
-                    self.stats.spooled += len(records) - index
+                    self._spool(records[index:])
                     self._down(one)
                     return True
                 self._reject(record, one)

@@ -125,3 +125,21 @@ async def test_a_spool_partly_stored_before_a_crash_is_stored_once(url: str,
             ("a", "ENTERQUEUE"), ("b", "ENTERQUEUE"), ("c", "ENTERQUEUE")]
     finally:
         db.close()
+
+
+async def test_a_full_spool_counts_what_is_lost_and_keeps_the_rest(tmp_path: Path) -> None:
+    # nothing listens on port 1: the database is away, so rows go to a spool
+    # with room for one batch only
+    away = Database("mysql://root@127.0.0.1:1/vidline", timeout=0.5)
+    writer = ReportWriter(away, tmp_path / "spool", retry=60, spool_max_bytes=600)
+    writer.start()
+    writer.submit(records("a", None))
+    assert not await writer.flush()
+    writer.submit(records("b", None))
+    writer.submit(records("c", None))
+    assert not await writer.flush()
+    await writer.close()
+    assert (writer.stats.spooled, writer.stats.lost) == (3, 6)
+    kept = Spool(tmp_path / "spool")
+    got, _ = kept.read(100)
+    assert got == [r.to_json() for r in records("a", None)]  # the first batch, whole

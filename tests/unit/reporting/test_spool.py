@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from vidline.reporting.spool import FILE_NAME, Spool, SpoolLocked, decode_line, encode_line
+from vidline.reporting.spool import (
+    FILE_NAME,
+    Spool,
+    SpoolFull,
+    SpoolLocked,
+    decode_line,
+    encode_line,
+)
 
 
 def items(n: int, start: int = 0) -> list[dict[str, object]]:
@@ -78,3 +85,43 @@ def test_line_checksum() -> None:
     assert decode_line(line[:-1]) == {"a": 1}
     assert decode_line(line[:-2]) is None
     assert decode_line(b"zzzzzzzz {}") is None
+
+
+def test_a_batch_over_the_cap_is_refused_whole(tmp_path: Path) -> None:
+    spool = Spool(tmp_path, max_bytes=200)
+    spool.append(items(2))
+    before = spool.size
+    with pytest.raises(SpoolFull, match="the cap is 200"):
+        spool.append(items(5, 2))
+    assert spool.size == before == (tmp_path / FILE_NAME).stat().st_size
+    assert read_all(spool) == items(2)
+
+
+_WRITE_PAST_THE_LIMIT = """
+import resource, signal, sys
+from pathlib import Path
+from vidline.reporting.spool import Spool, SpoolFull
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of being killed
+spool = Spool(Path(sys.argv[1]))
+spool.append([{"n": 0}])
+resource.setrlimit(resource.RLIMIT_FSIZE, (spool.size + 50, spool.size + 50))
+try:
+    spool.append([{"n": i, "pad": "x" * 40} for i in range(1, 4)])
+except SpoolFull as exc:
+    print("full:", exc)
+"""
+
+
+def test_a_write_the_disk_refuses_leaves_whole_lines(tmp_path: Path) -> None:
+    # a real short write: the file size limit makes the kernel refuse the
+    # batch part-way (EFBIG), as a full disk does with ENOSPC
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", _WRITE_PAST_THE_LIMIT, str(tmp_path)],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("full: ")
+    again = Spool(tmp_path)
+    assert read_all(again) == [{"n": 0}]
+    assert (tmp_path / FILE_NAME).read_bytes().endswith(b"\n")
