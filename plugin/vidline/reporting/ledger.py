@@ -178,9 +178,15 @@ class Ledger:
              now: float) -> list[Record]:
         """Something shared during the interaction (a chat message, a snip, a
         screen share, co-browsing, the recording's reference)."""
-        counter = NOTE_COUNTERS.get(kind)
-        if counter is not None:
-            self.counts[counter] = self.counts.get(counter, 0) + 1
+        if kind == "cobrowse":
+            if data.get("action") == "events":
+                return []  # the page stream itself: the recording keeps it, not reporting
+            if data.get("action") == "on":
+                self.counts["cobrowse_used"] = 1  # a flag: did the customer let the agent in
+        else:
+            counter = NOTE_COUNTERS.get(kind)
+            if counter is not None:
+                self.counts[counter] = self.counts.get(counter, 0) + 1
         if kind == "recording" and isinstance(data.get("ref"), str):
             self.recording_ref = data["ref"]
         return [self._event(kind, now, data),

@@ -107,3 +107,18 @@ def test_interaction_row_and_events_follow_the_lifecycle() -> None:
     assert isinstance(snapshot, InteractionRow)
     row = dict(snapshot.values)
     assert (row["chat_messages"], row["recording_ref"]) == (1, "rec/1.webm")
+
+
+def test_cobrowsing_is_a_flag_and_its_page_stream_no_row() -> None:
+    it = interaction("7d1f6a52-0a0e-4c1e-9d43-6f4f5a1b2c3d")
+    ledger = Ledger(it.id, write_queue_log=False)
+    asked = ledger.note(it, "cobrowse", {"action": "request", "from": "agent"}, 1.0)
+    assert dict(asked[1].values)["cobrowse_used"] == 0  # asked is not used
+    ledger.note(it, "cobrowse", {"action": "on", "from": "customer"}, 2.0)
+    for n in range(300):  # the rrweb batches of a long session: none becomes a row
+        assert ledger.note(it, "cobrowse", {"action": "events", "events": [{"n": n}]},
+                           3.0 + n) == []
+    rows = ledger.note(it, "cobrowse", {"action": "off", "from": "customer"}, 400.0)
+    event, snapshot = rows
+    assert isinstance(event, EventRow) and isinstance(snapshot, InteractionRow)
+    assert dict(snapshot.values)["cobrowse_used"] == 1  # tinyint(1): a flag, not a count
