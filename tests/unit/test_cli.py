@@ -107,7 +107,7 @@ def test_demo_refuses_a_config_without_the_sandbox(tmp_path: Path) -> None:
     assert result.stderr == "vidline: config key sandbox.enabled: must be true for the demo\n"
 
 
-DB_INIT_OUTPUT = ("cdr: 31 columns\nqueue_log: 11 columns\nvidline_interactions: 28 columns\n"
+DB_INIT_OUTPUT = ("cdr: 31 columns\nqueue_log: 11 columns\nvidline_interactions: 29 columns\n"
                   "vidline_interaction_events: 6 columns\nvidline_queue_log_keys: 2 columns\n")
 
 
@@ -134,7 +134,7 @@ def test_db_init_on_mariadb(tmp_path: Path, mariadb_url: str) -> None:
                         "GROUP BY table_name ORDER BY table_name")
     assert sorted((r["t"], r["n"]) for r in rows) == [
         ("cdr", 31), ("queue_log", 11), ("vidline_interaction_events", 6),
-        ("vidline_interactions", 28), ("vidline_queue_log_keys", 2)]
+        ("vidline_interactions", 29), ("vidline_queue_log_keys", 2)]
 
 
 def test_db_init_reports_an_unreachable_database_without_its_password(tmp_path: Path) -> None:

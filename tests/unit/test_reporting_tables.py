@@ -41,7 +41,7 @@ def db_init(tmp_path: Path, url: str, action: str = "init") -> None:
     config = write(tmp_path, f'[database]\nurl = "{url}"\n')
     result = vidline("db", action, "--config", str(config), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "vidline_interactions: 28 columns" in result.stdout
+    assert "vidline_interactions: 29 columns" in result.stdout
 
 
 def check_vidline_tables(db: Database) -> None:

@@ -59,7 +59,7 @@ def _seconds(start: float | None, end: float | None) -> float | None:
 
 
 def interaction_row(interaction: Interaction, counts: dict[str, int],
-                    recording_ref: str | None) -> InteractionRow:
+                    recording_ref: str | None, disposition: str | None = None) -> InteractionRow:
     """The ``vidline_interactions`` row of ``interaction`` as it stands."""
     ctx, route, times, agent = (interaction.context, interaction.route, interaction.times,
                                 interaction.agent)
@@ -99,6 +99,7 @@ def interaction_row(interaction: Interaction, counts: dict[str, int],
         ("screen_shares", counts.get("screen_shares", 0)),
         ("cobrowse_used", 1 if counts.get("cobrowse_used") else 0),
         ("recording_ref", recording_ref),
+        ("disposition", disposition[:80] if disposition else None),  # the agent's wrap-up
     ]
     return InteractionRow(tuple(values))
 
@@ -136,6 +137,7 @@ class Ledger:
     seq: int = 0
     counts: dict[str, int] = field(default_factory=dict)
     recording_ref: str | None = None
+    disposition: str | None = None  # from the wrap-up
     # what the queue_log rows need, as the PBX reported it
     _qseq: int = 0
     _queue: str | None = None
@@ -145,6 +147,9 @@ class Ledger:
     _ringing: dict[str, tuple[str, float]] = field(default_factory=dict)
     _connect: tuple[str, str, int, float] | None = None  # queue, member, hold, when
     _closed: bool = False  # COMPLETE/ABANDON/EXIT written
+
+    def _row(self, interaction: Interaction) -> InteractionRow:
+        return interaction_row(interaction, self.counts, self.recording_ref, self.disposition)
 
     def _event(self, kind: str, now: float, data: dict[str, Any]) -> EventRow:
         self.seq += 1
@@ -163,7 +168,7 @@ class Ledger:
         if isinstance(change, Event):
             out.append(self._event(TRANSITION_KINDS[change], now,
                                    _transition_data(interaction, change)))
-            out.append(interaction_row(interaction, self.counts, self.recording_ref))
+            out.append(self._row(interaction))
             if self.write_queue_log and change is Event.END:
                 out += self._ended(interaction, now)
             return out
@@ -189,8 +194,10 @@ class Ledger:
                 self.counts[counter] = self.counts.get(counter, 0) + 1
         if kind == "recording" and isinstance(data.get("ref"), str):
             self.recording_ref = data["ref"]
+        if kind == "wrapup" and isinstance(data.get("disposition"), str):
+            self.disposition = data["disposition"]
         return [self._event(kind, now, data),
-                interaction_row(interaction, self.counts, self.recording_ref)]
+                self._row(interaction)]
 
     # -- queue_log ------------------------------------------------------
 

@@ -56,6 +56,7 @@ INTERACTION_COLUMNS: tuple[Column, ...] = (
     ("screen_shares", "int(11) NOT NULL DEFAULT 0", "integer NOT NULL DEFAULT 0"),
     ("cobrowse_used", "tinyint(1) NOT NULL DEFAULT 0", "integer NOT NULL DEFAULT 0"),
     ("recording_ref", "varchar(255) DEFAULT NULL", "varchar(255) DEFAULT NULL"),
+    ("disposition", "varchar(80) DEFAULT NULL", "varchar(80) DEFAULT NULL"),
 )
 
 EVENT_COLUMNS: tuple[Column, ...] = (

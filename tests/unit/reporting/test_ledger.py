@@ -122,3 +122,14 @@ def test_cobrowsing_is_a_flag_and_its_page_stream_no_row() -> None:
     event, snapshot = rows
     assert isinstance(event, EventRow) and isinstance(snapshot, InteractionRow)
     assert dict(snapshot.values)["cobrowse_used"] == 1  # tinyint(1): a flag, not a count
+
+
+def test_the_wrap_up_disposition_lands_on_the_interaction_row() -> None:
+    it = interaction("7d1f6a52-0a0e-4c1e-9d43-6f4f5a1b2c3e")
+    ledger = Ledger(it.id, write_queue_log=False)
+    rows = ledger.note(it, "wrapup", {"disposition": "Resolved", "notes": "n", "agent": "a"},
+                       1.0)
+    assert dict(rows[1].values)["disposition"] == "Resolved"
+    later = ledger.feed(it, Event.END, 2.0)  # later rows keep it
+    assert dict([r for r in later if isinstance(r, InteractionRow)][0].values)[
+        "disposition"] == "Resolved"
