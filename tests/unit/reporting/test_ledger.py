@@ -131,5 +131,5 @@ def test_the_wrap_up_disposition_lands_on_the_interaction_row() -> None:
                        1.0)
     assert dict(rows[1].values)["disposition"] == "Resolved"
     later = ledger.feed(it, Event.END, 2.0)  # later rows keep it
-    assert dict([r for r in later if isinstance(r, InteractionRow)][0].values)[
-        "disposition"] == "Resolved"
+    row = next(r for r in later if isinstance(r, InteractionRow))
+    assert dict(row.values)["disposition"] == "Resolved"
