@@ -15,6 +15,12 @@ each end are printed next to the costs. Janus is measured too when Debian's
 ``janus`` is installed (it is not on the CI machine: the row says so).
 Video only: voice goes to the PBX in both designs alike (one Opus decode and
 encode per call), so it would add the same to both columns.
+
+Recording (vidline.recording) is measured as a second pair, with voice this
+time since the recorder writes it too: ``passthrough-av`` (the customer also
+sends an Opus tone, the PBX leg is fed 20 ms slin frames) against
+``recorded-av`` (the same, with a CallRecorder teeing every track to WebM
+files in a temporary directory). Target: recorded <= 1.10 x unrecorded CPU.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import asyncio
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -119,11 +126,45 @@ class DecodedTrack(MediaStreamTrack):
         return await self.queue.get()
 
 
-async def serve(mode: str) -> None:
+async def _feed_pbx(bridge: Any) -> None:
+    """The PBX leg's side: a 400 Hz tone in 20 ms slin frames at 8 kHz."""
+    import math
+
+    frames = [b"".join(int(8000 * math.sin(2 * math.pi * 400 * (i * 160 + k) / 8000))
+                       .to_bytes(2, "little", signed=True) for k in range(160))
+              for i in range(50)]
+    start, n = time.monotonic(), 0
+    while not bridge.closed:
+        bridge.on_pbx_audio(frames[n % 50])
+        n += 1
+        await asyncio.sleep(max(0.0, start + n * 0.020 - time.monotonic()))
+
+
+def _new_session(mode: str, n: int, tasks: list[Any], recorders: list[Any]) -> Any:
+    import tempfile
+
     from vidline.config import MediaConfig
     from vidline.media.bridge import CallBridge
+    from vidline.recording.recorder import CallRecorder
 
+    if mode == "transcode":
+        return TranscodingRelay()
+    bridge = CallBridge(f"bench-{n}", MediaConfig(), 8000)
+    if mode == "recorded-av":
+        directory = Path(tempfile.mkdtemp(prefix="vidline-bench-rec-"))
+        recorder = CallRecorder(directory / f"s{n}", f"bench-{n}", {}, pcm_rate=8000,
+                                on_error=lambda message: print(message, file=sys.stderr))
+        bridge.attach_tap(recorder)
+        recorders.append(recorder)
+    if mode.endswith("-av"):
+        tasks.append(asyncio.ensure_future(_feed_pbx(bridge)))
+    return bridge
+
+
+async def serve(mode: str) -> None:
     sessions: dict[int, Any] = {}
+    tasks: list[Any] = []
+    recorders: list[Any] = []
     baseline = _rss_kib()
     while True:
         line = await asyncio.to_thread(sys.stdin.readline)
@@ -134,18 +175,30 @@ async def serve(mode: str) -> None:
         if msg["op"] == "offer":
             n = msg["session"]
             if n not in sessions:
-                sessions[n] = (CallBridge(f"bench-{n}", MediaConfig(), 8000)
-                               if mode == "passthrough" else TranscodingRelay())
+                sessions[n] = _new_session(mode, n, tasks, recorders)
             reply = {"sdp": await sessions[n].offer(msg["side"], msg["sdp"])}
         elif msg["op"] == "measure":
             rss0, cpu0, wall0 = _rss_kib(), time.process_time(), time.monotonic()
+            writer0 = sum(r.writer.cpu_seconds for r in recorders)
             await asyncio.sleep(msg["seconds"])
             reply = {"cpu": time.process_time() - cpu0, "wall": time.monotonic() - wall0,
-                     "rss_kib": _rss_kib(), "rss_before_kib": rss0, "baseline_kib": baseline}
+                     "rss_kib": _rss_kib(), "rss_before_kib": rss0, "baseline_kib": baseline,
+                     "writer_cpu": sum(r.writer.cpu_seconds for r in recorders) - writer0}
         elif msg["op"] == "quit":
             for session in sessions.values():
                 await session.close()
-            print(json.dumps({}), flush=True)
+            for task in tasks:
+                task.cancel()
+            sizes = []
+            for recorder in recorders:
+                await asyncio.to_thread(recorder.finish)
+                sizes.append(sum(p.stat().st_size for p in recorder.directory.iterdir()))
+                shutil.rmtree(recorder.directory.parent, ignore_errors=True)
+            bridges = [x for x in sessions.values() if hasattr(x, "forward")]
+            dropped = {f"{side}-camera": sum(b.forward[(side, "camera")].frames_dropped
+                                             for b in bridges)
+                       for side in ("customer", "agent")}
+            print(json.dumps({"recorded_bytes": sizes, "dropped": dropped}), flush=True)
             return
         print(json.dumps(reply), flush=True)
 
@@ -175,13 +228,13 @@ async def run_mode(mode: str, clip: list[bytes], sessions: int, seconds: float,
     from aiortc.mediastreams import MediaStreamError
     from aiortc.rtcconfiguration import RTCBundlePolicy
 
-    from tests.media_load import ClipTrack
+    from tests.media_load import ClipTrack, ToneTrack
     from vidline.media import passthrough
 
     passthrough.install()
     bridge = Bridge(mode)
     peers: list[Any] = []
-    received = {"customer": 0, "agent": 0}
+    received = {"customer": 0, "agent": 0, "audio": 0}
     tasks: list[asyncio.Task[None]] = []
 
     async def count(side: str, track: Any) -> None:
@@ -195,11 +248,16 @@ async def run_mode(mode: str, clip: list[bytes], sessions: int, seconds: float,
     for n in range(sessions):
         for side in ("customer", "agent"):
             pc = RTCPeerConnection(RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
+            if side == "customer" and mode.endswith("-av"):
+                pc.addTransceiver(ToneTrack(1000), direction="sendrecv")  # m-line 0: voice
             pc.addTransceiver(ClipTrack(clip, fps), direction="sendrecv")
 
             @pc.on("track")
             def on_track(track: Any, side: str = side) -> None:
-                tasks.append(asyncio.ensure_future(count(side, track)))
+                if track.kind == "video":
+                    tasks.append(asyncio.ensure_future(count(side, track)))
+                else:  # the PBX audio: drained, not counted
+                    tasks.append(asyncio.ensure_future(count("audio", track)))
 
             await pc.setLocalDescription(await pc.createOffer())
             answer = await bridge.call(op="offer", session=n, side=side,
@@ -211,8 +269,8 @@ async def run_mode(mode: str, clip: list[bytes], sessions: int, seconds: float,
     before = dict(received)
     result = await bridge.call(op="measure", seconds=seconds)
     result["fps_in"] = {k: (received[k] - before[k]) / result["wall"] / sessions
-                        for k in received}
-    await bridge.call(op="quit")
+                        for k in ("customer", "agent")}
+    result.update(await bridge.call(op="quit"))
     bridge.proc.wait(10)
     for pc in peers:
         await pc.close()
@@ -231,7 +289,10 @@ async def main(args: argparse.Namespace) -> None:
     from tests.media_load import encode_clip
 
     clip = encode_clip(640, 480, frames=args.fps * 2, fps=args.fps)
-    rows = {}
+    rows: dict[str, Any] = {}
+    if args.only_recording:
+        await recording_rows(args, clip, rows)
+        return
     for mode in ("passthrough", "transcode"):
         rows[mode] = await run_mode(mode, clip, args.sessions, args.seconds, args.fps)
     print(f"{args.sessions} two-way 640x480 VP8 sessions at {args.fps} fps, "
@@ -254,6 +315,39 @@ async def main(args: argparse.Namespace) -> None:
     print(f"pass-through / transcoding CPU per session = {ratio:.3f}, per delivered frame = "
           f"{per_frame['passthrough'] / per_frame['transcode']:.3f} (target <= 0.25)")
     print(janus_row())
+    if not args.no_recording:
+        await recording_rows(args, clip, rows)
+
+
+async def recording_rows(args: argparse.Namespace, clip: list[bytes],
+                         rows: dict[str, Any]) -> None:
+    """The pair, ``--rounds`` times interleaved (unrecorded, recorded, ...):
+    on a shared machine one run's neighbours can swing a figure by 15 %, so
+    the overhead reported is the median of the rounds' ratios."""
+    print("recording: the same sessions with voice (customer Opus in, PBX slin out)")
+    overheads = []
+    for n in range(args.rounds):
+        for mode in ("passthrough-av", "recorded-av"):
+            rows[mode] = r = await run_mode(mode, clip, args.sessions, args.seconds, args.fps)
+            cpu = 100 * r["cpu"] / r["wall"] / args.sessions
+            print(f"  round {n + 1} {mode:<15}{cpu:>6.1f} % CPU/session"
+                  f"{r['fps_in']['customer']:>6.1f} fps at customer"
+                  f"{r['fps_in']['agent']:>6.1f} fps at agent, bridge drops {r.get('dropped')}")
+        a, b = rows["passthrough-av"], rows["recorded-av"]
+        frames = {m: sum(rows[m]["fps_in"].values()) * rows[m]["wall"] for m in rows
+                  if m.endswith("-av")}
+        # per delivered frame: a saturated run delivers (and costs) less
+        overheads.append((b["cpu"] / max(frames["recorded-av"], 1)) / (
+            a["cpu"] / max(frames["passthrough-av"], 1)) - 1)
+    written = sum(rows["recorded-av"].get("recorded_bytes", [])) / 2**20 / args.sessions
+    last = rows["recorded-av"]
+    writer = 100 * last["writer_cpu"] / last["wall"] / args.sessions
+    print(f"recorder's writer thread alone (muxing, the PBX Opus encode, file writes): "
+          f"{writer:.2f} % of a core per session")
+    rounds = ", ".join(f"{100 * o:+.1f}" for o in overheads)
+    print(f"recording CPU overhead, per delivered frame: median "
+          f"{100 * statistics.median(overheads):+.1f} % (rounds: {rounds}; target <= +10 %); "
+          f"{written / args.seconds * 60:.1f} MiB per session-minute written")
 
 
 if __name__ == "__main__":
@@ -261,7 +355,14 @@ if __name__ == "__main__":
     parser.add_argument("--sessions", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--fps", type=int, default=30)
-    parser.add_argument("--serve", choices=("passthrough", "transcode"))
+    parser.add_argument("--serve", choices=("passthrough", "transcode", "passthrough-av",
+                                            "recorded-av"))
+    parser.add_argument("--no-recording", action="store_true",
+                        help="skip the recorded vs unrecorded pair")
+    parser.add_argument("--only-recording", action="store_true",
+                        help="only the recorded vs unrecorded pair")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="interleaved rounds of the recording pair (median reported)")
     args = parser.parse_args()
     if args.serve:
         asyncio.run(serve(args.serve))

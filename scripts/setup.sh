@@ -10,6 +10,31 @@ WITH_TESTS=${1:-}
 if [ ! -x "$VENV/bin/python" ]; then
     python3 -m venv "$VENV"
 fi
+# front-end bundles (rrweb co-browsing, frontend/) into the package data before
+# pip installs the package: `npm ci` from package-lock.json (only when the lock
+# changed), then `npm run build` (only when the lock or the sources changed)
+if [ "$WITH_TESTS" = "--tests" ] && ! command -v npm >/dev/null 2>&1; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq nodejs npm >/dev/null
+fi
+if command -v npm >/dev/null 2>&1; then
+    lock=$(cat package.json package-lock.json | sha256sum | cut -d' ' -f1)
+    if [ ! -f node_modules/.vidline-lock ] || [ "$(cat node_modules/.vidline-lock)" != "$lock" ]; then
+        npm ci --no-audit --no-fund --loglevel=error
+        echo "$lock" > node_modules/.vidline-lock
+    fi
+    built=$(cat package-lock.json frontend/build.mjs frontend/src/*.js | sha256sum | cut -d' ' -f1)
+    if [ ! -f node_modules/.vidline-built ] || [ "$(cat node_modules/.vidline-built)" != "$built" ] \
+            || [ ! -f plugin/vidline/widget/static/cobrowse.js ] \
+            || [ ! -f agent_panel/static/cobrowse.js ] || [ ! -f agent_panel/static/cobrowse.css ]; then
+        npm run --silent build
+        echo "$built" > node_modules/.vidline-built
+    fi
+else
+    echo "setup: npm not found: the co-browsing bundles are not built" >&2
+fi
+
 stamp="$VENV/.vidline-installed"
 want=$(cat setup.cfg pyproject.toml | sha256sum | cut -d' ' -f1)$WITH_TESTS
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then

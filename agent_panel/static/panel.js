@@ -36,7 +36,8 @@
  *
  * Tools: chat.js, wrapup.js, crm.js, cobrowse.js and snip.js load after this file
  * and hook in through window.vidlinePanel (on(event, fn), send(message), csrf,
- * shown()); each owns the <section> of the same name in panel.html.
+ * shown(), focused(), mark(id, name, value), el(...), safeHttpUrl(url)); each owns
+ * the <section id="tool-<name>"> of panel.html and documents its own ids.
  *
  * Customer data is only ever set with textContent or as a checked http(s)
  * href/src: never parsed as markup.
@@ -49,6 +50,7 @@
   const crmOpenIn = body.dataset.crmOpenIn;
   let focusId = body.dataset.focusId || "";
   const pops = new Map();  // interaction id -> latest pop message
+  const marks = new Map();  // interaction id -> {name: value} set on its #pop-list item
   let shownId = "";
   let socket = null;
   let retry = 0;
@@ -87,6 +89,26 @@
     send: (message) => send(message),
     csrf: csrf,
     shown: () => (shownId ? pops.get(shownId) || null : null),
+    // the interaction in the URL (/agent/i/<id>): after a reload it may have
+    // ended and no longer be in the pops, but its chat and wrap-up still are
+    focused: () => focusId,
+    // helpers the tools share: a DOM builder and the http(s) URL check
+    el(tag, props, ...children) {
+      const node = document.createElement(tag);
+      Object.assign(node, props || {});
+      node.append(...children);
+      return node;
+    },
+    safeHttpUrl: (value) => safeHttpUrl(value),
+    // a data-<name> attribute on the interaction's #pop-list item that lasts
+    // across re-renders (value null removes it), e.g. chat's unread marker
+    mark(id, name, value) {
+      const item = marks.get(id) || {};
+      if (value === null || value === undefined) delete item[name];
+      else item[name] = String(value);
+      marks.set(id, item);
+      renderList();
+    },
   };
 
   function showError(text) {
@@ -157,6 +179,11 @@
       frame.hidden = true;
     }
     document.title = (PHASES[message.phase] || "vidline") + " · vidline";
+    if (message.phase === "connected" && shownId && !location.pathname.endsWith(shownId)) {
+      // the call being worked on is the one a reload comes back to (its
+      // chat and wrap-up), even after the call ended meanwhile
+      history.replaceState(null, "", "/agent/i/" + encodeURIComponent(shownId));
+    }
     emit("shown", message);
   }
 
@@ -168,6 +195,7 @@
       const li = document.createElement("li");
       li.dataset.id = id;
       li.dataset.phase = message.phase;
+      Object.assign(li.dataset, marks.get(id) || {});
       const button = document.createElement("button");
       button.type = "button";
       button.textContent = (PHASES[message.phase] || message.phase) + ": " +
@@ -194,7 +222,9 @@
     while (pops.size > 50) pops.delete(pops.keys().next().value);
     // the focused interaction stays on screen; otherwise the newest pop wins,
     // unless it is the end of one that is not shown
-    if (id === focusId || (!pops.has(focusId) && (!TERMINAL.has(message.phase) || id === shownId
+    // a focused interaction that is over gives way to a new call
+    const focusOver = !pops.has(focusId) || TERMINAL.has(pops.get(focusId).phase);
+    if (id === focusId || (focusOver && (!TERMINAL.has(message.phase) || id === shownId
         || !shownId))) {
       render(message);
     }

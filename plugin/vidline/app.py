@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import logging
 import secrets
 import signal
@@ -18,6 +19,7 @@ from aiohttp import web
 
 from vidline.config import Config
 from vidline.interactions.audio import AudioLegs
+from vidline.interactions.cdr_fields import LateCdrFields
 from vidline.interactions.journal import Journal
 from vidline.interactions.service import InteractionService
 
@@ -40,6 +42,8 @@ class Runtime:
     media: Any = None
     reporting: Any = None  # vidline.reporting.service.Reporting, None when disabled
     journal: Journal | None = None
+    recordings: Any = None  # vidline.recording.service.RecordingService
+    late_cdr: LateCdrFields | None = None
 
     @property
     def customer_url(self) -> str:
@@ -53,7 +57,11 @@ class Runtime:
         await self.runner.cleanup()
         if self.media is not None:
             await self.media.close()
+        if self.recordings is not None:
+            await self.recordings.close()  # after the bridges: their files finish
         await self.service.close()
+        if self.late_cdr is not None:
+            await self.late_cdr.close()
         if self.reporting is not None:
             await self.reporting.close()  # after the service: its last rows go too
         await self.pbx.close()
@@ -105,25 +113,45 @@ async def start(config: Config) -> Runtime:
         db = Database(config.database.url)
         await asyncio.to_thread(ensure_reporting_schema, db)
         db.close()
-        sandbox = SandboxPbx(config)
-        await sandbox.start()
-        config = dataclasses.replace(config, asterisk=dataclasses.replace(
-            config.asterisk, host=config.sandbox.ami_host, port=sandbox.ami_port))
+        if config.pbx == "freeswitch":  # the ESL face, running vidline's dialplan
+            from vidline.pbx.freeswitch.wiring import start_sandbox
+
+            sandbox, config = await start_sandbox(config)
+        else:
+            sandbox = SandboxPbx(config)
+            await sandbox.start()
+            config = dataclasses.replace(config, asterisk=dataclasses.replace(
+                config.asterisk, host=config.sandbox.ami_host, port=sandbox.ami_port))
 
     directory = AgentDirectory(config.agents)
     hub = AgentHub()
     crm = CrmLinks(config.crm)
     store_holder: dict[str, AudioLegs] = {}
 
+    # FreeSWITCH's audio comes over unicast: no AudioSocket port to open to the
+    # network then (the server still runs, on a loopback ephemeral port)
+    fs_mode = config.pbx == "freeswitch"
     audiosocket = AudioSocketServer(
-        config.audiosocket.listen_host, config.audiosocket.listen_port,
+        "127.0.0.1" if fs_mode else config.audiosocket.listen_host,
+        0 if fs_mode else config.audiosocket.listen_port,
         config.audiosocket.sample_rate, lambda u: store_holder["legs"].resolve(u),
     )
     await audiosocket.start()
     audio_config = dataclasses.replace(config.audiosocket, listen_port=audiosocket.port)
-    pbx = AsteriskAdapter(config.asterisk, audio_config)
+    pbx: Any
+    if config.pbx == "freeswitch":  # ESL + unicast audio into the same AudioLegs
+        from vidline.pbx.freeswitch.wiring import freeswitch_adapter
+
+        pbx = freeswitch_adapter(config, lambda u: store_holder["legs"].resolve(u))
+    else:
+        pbx = AsteriskAdapter(config.asterisk, audio_config)
     reporting = start_reporting(config, lambda iid: f"{base_url}/agent/i/{iid}")
     last_agent = LastAgentRouter(config.routing, config.database.url, config.agents)
+    from vidline.recording.service import RecordingService
+
+    store_ref: dict[str, Any] = {}
+    recordings = RecordingService(config.recording, config.audiosocket.sample_rate,
+                                  lambda iid: store_ref["store"].get(iid))
     service = InteractionService(
         pbx=pbx,
         router=lambda ctx: route(ctx, config.routing),
@@ -133,11 +161,13 @@ async def start(config: Config) -> Runtime:
         panel_url=lambda interaction_id: f"{base_url}/agent/i/{interaction_id}",
         queue_timeout=config.routing.queue_timeout,
         prefer=last_agent.prefer,
-        observers=[reporting.observer] if reporting is not None else [],
+        observers=([reporting.observer] if reporting is not None else []) + [recordings],
     )
+    store_ref["store"] = service.store
     journal = Journal(service.store.get)
     if reporting is not None:
         observer = reporting.observer
+        # (the co-browsing page stream is the recorder's: the ledger makes no row of it)
         journal.subscribe(lambda interaction, entry: observer.note(
             interaction, entry.kind, entry.data))
     # the bridge is made when the leg or the customer's offer comes, whichever
@@ -145,6 +175,11 @@ async def start(config: Config) -> Runtime:
     shared = journal.note
     media = MediaBridges(config.media, config.audiosocket.sample_rate, service.store,
                          on_shared=shared)
+    recordings.note = journal.note
+    journal.subscribe(recordings.on_entry)  # the recording's timeline
+    late_cdr = LateCdrFields(pbx)
+    journal.subscribe(late_cdr.on_entry)  # the recording's reference into the PBX's CDR
+    media.on_bridge = recordings.attach
     audio = AudioLegs(service.store, media.get)
     store_holder["legs"] = audio
     await pbx.start()
@@ -160,11 +195,30 @@ async def start(config: Config) -> Runtime:
 
     app.on_cleanup.append(close_lookups)
     media.register(app)
+    from vidline.web import recordings as recordings_web
+
+    recordings_web.add_routes(app, recordings)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.SockSite(runner, web_sock).start()
     return Runtime(config, base_url, service, pbx, audiosocket, sandbox, runner, hub, audio,
-                   media, reporting=reporting, journal=journal)
+                   media, reporting=reporting, journal=journal, recordings=recordings,
+                   late_cdr=late_cdr)
+
+
+def settle_heap() -> None:
+    """Make the cyclic GC's full collections rarer and shorter. With hundreds
+    of customers waiting, a full collection walks every tracked object, tens
+    of ms in which no pop goes out. Frozen: the ~70k objects of the loaded
+    modules and the runtime, which live as long as the process anyway.
+    Larger young generations: the messages, futures and handles of a burst
+    of events die before a young collection would promote them, so fewer
+    reach the old generation and trigger a full one. For a long-running
+    process only (``serve``, the bench): a test process that starts many
+    runtimes would keep their garbage."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 20)
 
 
 async def serve(config: Config, *, demo: bool = False) -> None:
@@ -172,7 +226,8 @@ async def serve(config: Config, *, demo: bool = False) -> None:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     runtime = await start(config)
-    mode = f" (demo: sandbox PBX, {config.database.url})" if demo else ""
+    settle_heap()
+    mode = f" (demo: sandbox PBX as {config.pbx}, {config.database.url})" if demo else ""
     print(f"vidline is running{mode}")
     print(f"  customer page: {runtime.customer_url}")
     print(f"  agent panel:   {runtime.agent_url}")

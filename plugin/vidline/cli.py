@@ -1,7 +1,7 @@
 """The ``vidline`` command.
 
     vidline serve --config FILE          run vidline against the configured PBX
-    vidline demo [--config FILE] [--port N]
+    vidline demo [--config FILE] [--port N] [--pbx asterisk|freeswitch]
                                          the sandbox PBX, SQLite, two demo agents
     vidline dialplan --config FILE [--out DIR]
                                          the Asterisk snippets for this config
@@ -10,6 +10,8 @@
     vidline report --config FILE [--from WHEN] [--to WHEN] [--format csv|json]
                    [--by queue|category|hour]
                                          queue figures, video chats next to phone calls
+    vidline recordings prune --config FILE [--dry-run]
+                                         delete recordings past their queue's retention
     vidline passwd                       hash an agent password for the config
     vidline check-config --config FILE   validate a config file
 
@@ -58,6 +60,8 @@ def _demo(args: argparse.Namespace) -> int:
     config = load_config(args.config) if args.config else load_demo_config()
     if not config.sandbox.enabled:
         raise ConfigError("sandbox.enabled", "must be true for the demo")
+    if args.pbx is not None:  # the sandbox's AMI face or its ESL (FreeSWITCH) face
+        config = dataclasses.replace(config, pbx=args.pbx)
     if args.port is not None:
         server = dataclasses.replace(
             config.server, port=args.port,
@@ -71,12 +75,19 @@ def _dialplan(args: argparse.Namespace) -> int:
     from vidline.dialplan_render import render_asterisk
 
     config = load_config(args.config)
-    if config.pbx != "asterisk":
-        raise ConfigError("pbx", f"vidline dialplan renders Asterisk files, not {config.pbx}")
-    files = render_asterisk(config)
+    secret_file = SECRET_FILE
+    if config.pbx == "freeswitch":
+        from vidline.pbx.freeswitch.render import SECRET_FILE as FS_SECRET_FILE
+        from vidline.pbx.freeswitch.render import render_freeswitch
+
+        files, secret_file = render_freeswitch(config), FS_SECRET_FILE
+    else:
+        files = render_asterisk(config)
     if args.out is None:
         for name, text in files.items():
-            sys.stdout.write(f";;; ---- {name} ----\n{text}\n")
+            header = f"<!-- ---- {name} ---- -->" if name.endswith(".xml") else \
+                f";;; ---- {name} ----"
+            sys.stdout.write(f"{header}\n{text}\n")
         return 0
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -84,12 +95,28 @@ def _dialplan(args: argparse.Namespace) -> int:
         path = out / name
         # the manager file holds the AMI secret: readable by its owner only
         # (chown it to the user Asterisk runs as)
-        mode = 0o600 if name == SECRET_FILE else 0o644
+        mode = 0o600 if name == secret_file else 0o644
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
         os.fchmod(fd, mode)  # O_CREAT's mode does not apply to an existing file
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         print(path)
+    return 0
+
+
+def _recordings(args: argparse.Namespace) -> int:
+    from vidline.recording.catalog import prune
+
+    config = load_config(args.config).recording
+    root = Path(config.directory)
+    if not root.is_dir():
+        print(f"vidline: recordings directory {root} does not exist", file=sys.stderr)
+        return 1
+    removed = prune(root, config.retention_of, dry_run=args.dry_run)
+    verb = "would delete" if args.dry_run else "deleted"
+    for path in removed:
+        print(f"{verb} {path}")
+    print(f"{len(removed)} recording set(s) {verb}")
     return 0
 
 
@@ -173,6 +200,10 @@ def _check_config(args: argparse.Namespace) -> int:
         from vidline.dialplan_render import render_asterisk
 
         render_asterisk(config)  # e.g. two agents on one extension
+    else:
+        from vidline.pbx.freeswitch.render import render_freeswitch
+
+        render_freeswitch(config)
     print(f"{args.config}: ok (pbx {config.pbx}, {len(config.agents)} agents, "
           f"{len(config.routing.rules)} routing rules)")
     return 0
@@ -194,6 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="run the demo: sandbox PBX, SQLite, demo agents")
     config_arg(p, required=False)
     p.add_argument("--port", type=int, metavar="N", help="web port (0: any free port)")
+    p.add_argument("--pbx", choices=("asterisk", "freeswitch"),
+                   help="which PBX the sandbox plays (default: the config's)")
     p.set_defaults(run=_demo)
 
     p = sub.add_parser("dialplan", help="render the Asterisk config snippets")
@@ -217,6 +250,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("csv", "json"), default="csv")
     p.add_argument("--by", choices=("queue", "category", "hour"), default="queue")
     p.set_defaults(run=_report)
+
+    p = sub.add_parser("recordings", help="manage call recordings")
+    p.add_argument("action", choices=("prune",))
+    p.add_argument("--dry-run", action="store_true", help="list what would go, delete nothing")
+    config_arg(p)
+    p.set_defaults(run=_recordings)
 
     p = sub.add_parser("passwd", help="hash an agent password (scrypt) for the config")
     p.set_defaults(run=_passwd)

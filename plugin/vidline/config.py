@@ -36,7 +36,11 @@ SECRET_RE = re.compile(r"^[!-~](?:[ -~]{0,126}[!-~])?$")  # printable ASCII
 MEMBER_NAME_RE = re.compile(r"^[^\s\x00-\x1f\x7f-\x9f\u2028\u2029|,;\\]"
                             r"(?:[^\x00-\x1f\x7f-\x9f\u2028\u2029|,;\\]{0,78}"
                             r"[^\s\x00-\x1f\x7f-\x9f\u2028\u2029|,;\\])?$")
-STRATEGIES = ("ringall", "rrmemory", "leastrecent", "linear", "fewestcalls", "random")
+STRATEGIES = ("ringall", "rrmemory", "leastrecent", "linear", "fewestcalls", "random",
+              # mod_callcenter's names, for the sandbox's FreeSWITCH face
+              "ring-all", "longest-idle-agent", "round-robin", "top-down",
+              "agent-with-least-talk-time", "agent-with-fewest-calls",
+              "sequentially-by-agent-order", "ring-progressively")
 
 
 class ConfigError(ValueError):
@@ -55,6 +59,10 @@ class ServerConfig:
     max_body_bytes: int = 16 * 1024
     requests_per_minute: int = 30  # per client address, on the customer API
     frame_ancestors: tuple[str, ...] = ("'self'",)
+    # the agent panel inside the agent desktop's iframe (CSP frame-ancestors
+    # of /agent pages) and its cookies' SameSite ("None" needs https)
+    agent_frame_ancestors: tuple[str, ...] = ("'self'",)
+    agent_cookie_samesite: str = "Strict"
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +92,33 @@ class AudioSocketConfig:
     listen_port: int = 9093
     connect_host: str = "127.0.0.1"  # the address Asterisk dials
     sample_rate: int = 8000  # 16000 needs Asterisk 20.17/21.12/22.7/23.1 or newer
+
+
+@dataclass(frozen=True, slots=True)
+class FreeswitchConfig:
+    """``pbx = "freeswitch"``: the ESL link, mod_callcenter's domain, the
+    dialplan extensions ``vidline dialplan`` renders, and the unicast audio."""
+
+    host: str = "127.0.0.1"
+    port: int = 8021
+    password: str = "ClueCon"
+    domain: str = "default"  # queues are <name>@<domain>, agents <ext>@<domain>
+    command_timeout: float = 5.0  # every api/command reply
+    originate_timeout: float = 30.0  # bgapi originate's BACKGROUND_JOB
+    ping_interval: float = 10.0  # "api status" keepalive
+    reconnect_min: float = 0.5
+    reconnect_max: float = 30.0
+    context: str = "vidline"  # the XML dialplan context of vidline's extensions
+    park_exten: str = "vidline_park"
+    queue_exten: str = "vidline_queue"
+    preferred_exten: str = "vidline_preferred"
+    inline_callcenter: bool = False  # &callcenter(q) without vidline's dialplan
+    score_per_priority: int = 100000  # cc_base_score per routing priority step
+    unicast_listen_host: str = "127.0.0.1"  # vidline's UDP sockets bind here
+    unicast_host: str = "127.0.0.1"  # the address FreeSWITCH sends audio to
+    unicast_fs_host: str = "127.0.0.1"  # FreeSWITCH's local-ip for unicast
+    unicast_fs_port_min: int = 41000  # FreeSWITCH's local-port range, one per call
+    unicast_fs_port_max: int = 41999
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,9 +161,33 @@ class AgentConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class CrmLookupConfig:
+    """The customer card (vidline.crm.lookup): ``connector`` "" (off),
+    "http" (the JSON lookup below) or a ``vidline.crm`` entry point name."""
+
+    connector: str = ""
+    url_template: str = ""
+    headers: tuple[tuple[str, str], ...] = ()
+    headers_from_env: tuple[tuple[str, str], ...] = ()  # header -> environment variable
+    fields: tuple[tuple[str, str], ...] = ()  # label -> dotted path in the JSON
+    title: str = ""  # dotted path of the card's title
+    record_url: str = ""  # dotted path of a link to the record
+    timeout: float = 3.0
+    options: tuple[tuple[str, Any], ...] = ()  # passed to a custom connector
+
+
+@dataclass(frozen=True, slots=True)
 class CrmConfig:
     url_template: str = ""
     open_in: str = "tab"  # or "iframe"
+    lookup: CrmLookupConfig = CrmLookupConfig()
+
+
+@dataclass(frozen=True, slots=True)
+class WrapupConfig:
+    dispositions: tuple[str, ...] = ("Resolved", "Follow-up needed", "Escalated",
+                                     "Information only", "Other")
+    max_notes: int = 4000
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +205,13 @@ class SandboxConfig:
     ami_port: int = 5038
     auto_answer_after: float | None = 2.0  # None: agents answer through the control API
     queues: tuple[SandboxQueueConfig, ...] = ()
+    # the FreeSWITCH face (pbx = "freeswitch"): mod_event_socket's listen-ip,
+    # listen-port (0 = any free port) and password; mod_cdr_csv's log-base
+    # ("" = CDR rows kept in memory only)
+    esl_host: str = "127.0.0.1"
+    esl_port: int = 8021
+    esl_password: str = "ClueCon"
+    cdr_csv_dir: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +267,21 @@ class ReportingConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordingConfig:
+    """Recording of calls (vidline.recording): media, timeline and snips."""
+
+    enabled: bool = False
+    directory: str = "var/recordings"  # <directory>/YYYY/MM/DD/<interaction id>/
+    retention_days: int = 90  # `vidline recordings prune` deletes older sets (0: never)
+    retention: tuple[tuple[str, int], ...] = ()  # per-queue overrides of retention_days
+    link_ttl: int = 300  # seconds a signed playback/download link stays valid
+    min_free_mb: int = 200  # a call starting with less free space is not recorded (alert)
+
+    def retention_of(self, queue: str | None) -> int:
+        return dict(self.retention).get(queue or "", self.retention_days)
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     server: ServerConfig
     pbx: str
@@ -215,6 +296,9 @@ class Config:
     reports: ReportsConfig = ReportsConfig()
     media: MediaConfig = MediaConfig()
     reporting: ReportingConfig = ReportingConfig()
+    recording: RecordingConfig = RecordingConfig()
+    wrapup: WrapupConfig = WrapupConfig()
+    freeswitch: FreeswitchConfig = FreeswitchConfig()
 
 
 class _Section:
@@ -317,6 +401,10 @@ def _server(s: _Section) -> ServerConfig:
         max_body_bytes=s.integer("max_body_bytes", 16 * 1024, 1024, 1024 * 1024),
         requests_per_minute=s.integer("requests_per_minute", 30, 1, 100000),
         frame_ancestors=s.texts("frame_ancestors", ("'self'",), re.compile(r"^[^\s;,]+$")),
+        agent_frame_ancestors=s.texts("agent_frame_ancestors", ("'self'",),
+                                      re.compile(r"^[^\s;,]+$")),
+        agent_cookie_samesite=s.text("agent_cookie_samesite", "Strict",
+                                     choices=("Strict", "Lax", "None")),
     )
 
 
@@ -360,6 +448,36 @@ def _audiosocket(s: _Section) -> AudioSocketConfig:
         connect_host=s.text("connect_host", "127.0.0.1", pattern=host_re),
         sample_rate=rate,
     )
+
+
+def _freeswitch(s: _Section) -> FreeswitchConfig:
+    config = FreeswitchConfig(
+        host=s.text("host", "127.0.0.1", pattern=HOST_RE),
+        port=s.integer("port", 8021, 1, 65535),
+        password=s.text("password", "ClueCon", pattern=re.compile(r"^[!-~]{1,128}$")),
+        domain=s.text("domain", "default", pattern=NAME_RE),
+        command_timeout=s.number("command_timeout", 5.0, 0.1, 600),
+        originate_timeout=s.number("originate_timeout", 30.0, 1, 600),
+        ping_interval=s.number("ping_interval", 10.0, 0.1, 3600),
+        reconnect_min=s.number("reconnect_min", 0.5, 0.01, 60),
+        reconnect_max=s.number("reconnect_max", 30.0, 0.1, 3600),
+        context=s.text("context", "vidline", pattern=NAME_RE),
+        park_exten=s.text("park_exten", "vidline_park", pattern=NAME_RE),
+        queue_exten=s.text("queue_exten", "vidline_queue", pattern=NAME_RE),
+        preferred_exten=s.text("preferred_exten", "vidline_preferred", pattern=NAME_RE),
+        inline_callcenter=s.flag("inline_callcenter", False),
+        score_per_priority=s.integer("score_per_priority", 100000, 1, 1000000),
+        unicast_listen_host=s.text("unicast_listen_host", "127.0.0.1", pattern=HOST_RE),
+        unicast_host=s.text("unicast_host", "127.0.0.1", pattern=HOST_RE),
+        unicast_fs_host=s.text("unicast_fs_host", "127.0.0.1", pattern=HOST_RE),
+        unicast_fs_port_min=s.integer("unicast_fs_port_min", 41000, 1024, 65535),
+        unicast_fs_port_max=s.integer("unicast_fs_port_max", 41999, 1024, 65535),
+    )
+    if config.reconnect_min > config.reconnect_max:
+        raise ConfigError(s.key("reconnect_min"), "must not exceed reconnect_max")
+    if config.unicast_fs_port_min > config.unicast_fs_port_max:
+        raise ConfigError(s.key("unicast_fs_port_min"), "must not exceed unicast_fs_port_max")
+    return config
 
 
 def _database(s: _Section) -> DatabaseConfig:
@@ -438,7 +556,58 @@ def _crm(s: _Section) -> CrmConfig:
     return CrmConfig(
         url_template=s.text("url_template", ""),
         open_in=s.text("open_in", "tab", choices=("tab", "iframe")),
+        lookup=_read(s.table("lookup"), _crm_lookup),
     )
+
+
+HEADER_NAME_RE = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$")
+HEADER_VALUE_RE = re.compile(r"^[\x20-\x7e]{0,4096}$")  # no CR/LF: no header injection
+JSON_PATH_RE = re.compile(r"^[A-Za-z0-9_$@-]+(\.[A-Za-z0-9_$@-]+){0,9}$")
+
+
+def _pairs(s: _Section, name: str, value_re: re.Pattern[str]) -> tuple[tuple[str, str], ...]:
+    table = s.table(name)
+    pairs = []
+    for key, value in table.data.items():
+        table.seen.add(key)
+        if not isinstance(value, str) or not value_re.fullmatch(value):
+            raise ConfigError(table.key(key), f"must be a string matching {value_re.pattern}")
+        pairs.append((key, value))
+    return tuple(pairs)
+
+
+def _crm_lookup(s: _Section) -> CrmLookupConfig:
+    headers = _pairs(s, "headers", HEADER_VALUE_RE)
+    from_env = _pairs(s, "headers_from_env", re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"))
+    for i, (key, _value) in enumerate(headers + from_env):
+        if not HEADER_NAME_RE.fullmatch(key):
+            raise ConfigError(s.key("headers" if i < len(headers) else "headers_from_env"),
+                              f"{key!r} is not a header name")
+    options = s.table("options")
+    options.seen.update(options.data)
+    config = CrmLookupConfig(
+        connector=s.text("connector", "", pattern=re.compile(r"^[A-Za-z0-9_.-]{1,64}$")),
+        url_template=s.text("url_template", ""),
+        headers=headers, headers_from_env=from_env,
+        fields=_pairs(s, "fields", JSON_PATH_RE),
+        title=s.text("title", "", pattern=JSON_PATH_RE),
+        record_url=s.text("record_url", "", pattern=JSON_PATH_RE),
+        timeout=s.number("timeout", 3.0, 0.1, 60.0),
+        options=tuple(options.data.items()),
+    )
+    if config.connector == "http" and not config.url_template:
+        raise ConfigError(s.key("url_template"), 'is required with connector = "http"')
+    return config
+
+
+def _wrapup(s: _Section) -> WrapupConfig:
+    config = WrapupConfig(
+        dispositions=s.texts("dispositions", WrapupConfig().dispositions, LABEL_RE),
+        max_notes=s.integer("max_notes", 4000, 100, 65000),
+    )
+    if not config.dispositions:
+        raise ConfigError(s.key("dispositions"), "needs at least one disposition")
+    return config
 
 
 def _sandbox_queue(s: _Section) -> SandboxQueueConfig:
@@ -462,6 +631,10 @@ def _sandbox(s: _Section) -> SandboxConfig:
         ami_port=s.integer("ami_port", 5038, 0, 65535),
         auto_answer_after=after if auto_answer else None,
         queues=tuple(_read(q, _sandbox_queue) for q in s.tables("queues")),
+        esl_host=s.text("esl_host", "127.0.0.1", pattern=HOST_RE),
+        esl_port=s.integer("esl_port", 8021, 0, 65535),
+        esl_password=s.text("esl_password", "ClueCon", pattern=re.compile(r"^[!-~]{1,128}$")),
+        cdr_csv_dir=s.text("cdr_csv_dir", "", pattern=re.compile(r"^[^\x00-\x1f]{0,1024}$")),
     )
 
 
@@ -513,6 +686,22 @@ def _reporting(s: _Section) -> ReportingConfig:
     return config
 
 
+def _recording(s: _Section) -> RecordingConfig:
+    overrides = s.table("retention")
+    retention = tuple((name, overrides.integer(name, 90, 0, 36500))
+                      for name in sorted(overrides.data) if NAME_RE.fullmatch(str(name)))
+    overrides.done()  # a queue name that is not a name is an unknown key
+    return RecordingConfig(
+        enabled=s.flag("enabled", False),
+        directory=s.text("directory", "var/recordings",
+                         pattern=re.compile(r"^[^\x00-\x1f]{1,1024}$")),
+        retention_days=s.integer("retention_days", 90, 0, 36500),
+        retention=retention,
+        link_ttl=s.integer("link_ttl", 300, 10, 86400),
+        min_free_mb=s.integer("min_free_mb", 200, 0, 10_000_000),
+    )
+
+
 def parse_config(data: Mapping[str, Any]) -> Config:
     root = _Section(data, "")
     categories = root.texts("categories", ("general",), NAME_RE)
@@ -530,8 +719,16 @@ def parse_config(data: Mapping[str, Any]) -> Config:
         reports=_read(root.table("reports"), _reports),
         media=_read(root.table("media"), _media),
         reporting=_read(root.table("reporting"), _reporting),
+        recording=_read(root.table("recording"), _recording),
+        wrapup=_read(root.table("wrapup"), _wrapup),
+        freeswitch=_read(root.table("freeswitch"), _freeswitch),
     )
     root.done()
+    if config.server.agent_cookie_samesite == "None" \
+            and not config.server.public_url.startswith("https://"):
+        raise ConfigError("server.agent_cookie_samesite",
+                          '"None" needs an https:// public_url (browsers drop insecure '
+                          "SameSite=None cookies)")
     _check_references(config)
     return config
 

@@ -88,6 +88,9 @@ def test_wheel_contains_panel_widget_dialplan_and_demo(wheel: Path) -> None:
     assert any(n.startswith("vidline/agent_panel/templates/") for n in expected)
     assert any(n.startswith("vidline/agent_panel/static/") for n in expected)
     assert "vidline/widget/static/vidline.js" in expected
+    # the co-browsing bundles scripts/setup.sh builds with npm (git-ignored)
+    assert {"vidline/widget/static/cobrowse.js", "vidline/agent_panel/static/cobrowse.js",
+            "vidline/agent_panel/static/cobrowse.css"} <= expected
     assert expected - names == set()
     modules = {f"vidline/{p.relative_to(PLUGIN).as_posix()}" for p in PLUGIN.rglob("*.py")
                if "__pycache__" not in p.parts}

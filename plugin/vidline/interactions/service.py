@@ -30,6 +30,10 @@ from vidline.pbx.base import PbxAdapter, PbxError, PlaceCall
 log = logging.getLogger(__name__)
 
 POLL_INTERVAL = 2.0  # QueueStatus poll while callers wait: Asterisk sends no move-up event
+# A join asks for a poll at once (the newcomer's expected wait), but a poll
+# costs the PBX and vidline one QueueEntry per caller: 500 customers arriving
+# together would otherwise poll back to back, O(n^2) messages in all.
+POLL_MIN_GAP = 0.5
 
 
 class AgentNotifier(Protocol):
@@ -414,7 +418,11 @@ class InteractionService:
             self._poll_task = asyncio.create_task(self._poll_loop(), name="vidline-queue-poll")
 
     async def _poll_loop(self) -> None:
+        loop = asyncio.get_running_loop()
         while not self._closed:
+            started = loop.time()
+            # cleared before polling: a join during the poll asks for another
+            self._poll_wakeup.clear()
             waiting = [i for i in self.store if i.state in (State.QUEUED, State.RINGING)]
             if waiting:
                 try:
@@ -422,11 +430,11 @@ class InteractionService:
                 except PbxError as exc:
                     log.debug("queue poll failed: %s", exc)
             self.store.evict_expired()
-            self._poll_wakeup.clear()
             try:
                 await asyncio.wait_for(self._poll_wakeup.wait(), POLL_INTERVAL)
             except TimeoutError:
-                pass
+                continue
+            await asyncio.sleep(max(0.0, started + POLL_MIN_GAP - loop.time()))
 
     async def _refresh(self, queues: set[str]) -> None:
         for queue in sorted(queues):

@@ -39,7 +39,7 @@ import contextlib
 import functools
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from aiortc import (
     MediaStreamTrack,
@@ -61,6 +61,23 @@ log = logging.getLogger(__name__)
 CUSTOMER, AGENT = "customer", "agent"
 RECV_SLOT = {0: "camera", 2: "screen"}  # video index -> what this side sends us
 SEND_SLOT = {0: "camera", 1: "screen"}  # video index -> what we send this side
+
+
+class MediaTap(Protocol):
+    """Where a copy of the call's encoded media goes (the recorder,
+    vidline.recording.recorder.CallRecorder). Its methods only queue."""
+
+    request_keyframe: Callable[[tuple[str, str]], None] | None
+
+    def video(self, side: str, what: str, frame: Any) -> None: ...
+
+    def video_ended(self, side: str, what: str) -> None: ...
+
+    def audio_tap(self) -> Callable[[Any], None]: ...
+
+    def pbx_audio(self, pcm: bytes) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class SignallingError(ValueError):
@@ -91,6 +108,12 @@ class CallBridge:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._lock = asyncio.Lock()
         self.closed = False
+        self.tap: MediaTap | None = None  # the recorder, when recording is on
+
+    def attach_tap(self, tap: MediaTap) -> None:
+        """Tee the encoded media to ``tap``: set before the first offer."""
+        self.tap = tap
+        tap.request_keyframe = self._keyframe
 
     # -- the PBX leg -------------------------------------------------------
 
@@ -102,6 +125,8 @@ class CallBridge:
 
     def on_pbx_audio(self, pcm: bytes) -> None:
         self.pbx_track.feed(pcm)
+        if self.tap is not None:
+            self.tap.pbx_audio(pcm)
 
     def detach_leg(self) -> None:
         if self.leg is not None:
@@ -134,6 +159,8 @@ class CallBridge:
                 raise SignallingError(f"the offer's video has no {codec}, which both legs "
                                       "must use")
             passthrough.mark_passthrough(pc)
+            if side == CUSTOMER and self.tap is not None:
+                passthrough.tap_audio(pc, self.tap.audio_tap())
             self._attach_senders(side, pc)
             try:
                 await pc.setLocalDescription(await pc.createAnswer())
@@ -218,12 +245,27 @@ class CallBridge:
             return
         receiver = self._video(pc)[index].receiver  # type: ignore[index]
         self.receivers[(side, what)] = receiver
-        self._spawn(_pump(track, self.forward[(side, what)].push))
+        push = self.forward[(side, what)].push
+        if self.tap is None:
+            self._spawn(_pump(track, push))
+        else:
+            self._spawn(self._pump_recorded(track, push, self.tap, side, what))
         if what == "screen" and self.on_shared is not None:
             try:
                 self.on_shared("screen_share", {"from": side})
             except Exception:  # the record must never break the call
                 log.exception("interaction %s: on_shared failed", self.interaction_id)
+
+    async def _pump_recorded(self, track: MediaStreamTrack, push: Callable[[Any], None],
+                             tap: MediaTap, side: str, what: str) -> None:
+        def tee(frame: Any) -> None:
+            push(frame)
+            tap.video(side, what, frame)
+
+        try:
+            await _pump(track, tee)
+        finally:
+            tap.video_ended(side, what)
 
     def _keyframe(self, key: tuple[str, str]) -> None:
         receiver = self.receivers.get(key)
@@ -250,6 +292,8 @@ class CallBridge:
             return
         self.closed = True
         self.detach_leg()
+        if self.tap is not None:
+            self.tap.close()
         for track in self.forward.values():
             track.stop()
         self.pbx_track.stop()

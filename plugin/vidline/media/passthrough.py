@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 
 HOOKED_AIORTC = "1.16.0"
 MARK = "_vidline_passthrough"
+TAP = "_vidline_tap"  # a callable on an audio codec: see tap_audio
 VIDEO_TIME_BASE = fractions.Fraction(1, 90000)
 FORWARD_QUEUE = 30  # frames (1 s at 30 fps) before the oldest are dropped
 
@@ -58,6 +59,33 @@ class PassthroughDecoder(Decoder):
 
     def decode(self, encoded_frame: JitterFrame) -> list[Any]:
         return [encoded_frame]
+
+
+class TeeDecoder(Decoder):
+    """aiortc's own decoder, after handing the encoded frame to ``tap`` (the
+    recorder takes the customer's Opus as received: no second encode). Runs
+    in aiortc's decoder thread; the tap must only queue, never block."""
+
+    def __init__(self, decoder: Decoder, tap: Callable[[JitterFrame], None]) -> None:
+        self.decoder = decoder
+        self.tap = tap
+
+    def decode(self, encoded_frame: JitterFrame) -> list[Any]:
+        try:
+            self.tap(encoded_frame)
+        except Exception:  # the recording must never cost the call its voice
+            log.exception("audio tap failed")
+        return self.decoder.decode(encoded_frame)
+
+
+def tap_audio(pc: RTCPeerConnection, tap: Callable[[JitterFrame], None]) -> None:
+    """Hand ``pc``'s incoming encoded audio to ``tap`` too (it is still
+    decoded as usual). Like :func:`mark_passthrough`, call after each
+    setRemoteDescription."""
+    for transceiver in pc.getTransceivers():
+        if transceiver.kind == "audio":
+            for codec in transceiver._codecs:
+                setattr(codec, TAP, tap)
 
 
 def check_hooks() -> None:
@@ -90,6 +118,9 @@ def install() -> None:
     def get_decoder(codec: Any) -> Decoder:
         if getattr(codec, MARK, False):
             return PassthroughDecoder()
+        tap = getattr(codec, TAP, None)
+        if tap is not None:
+            return TeeDecoder(original(codec), tap)
         return original(codec)
 
     _original_get_decoder = original

@@ -58,6 +58,8 @@ class MediaBridges:
         self._watchers: dict[str, asyncio.Task[None]] = {}
         self._agent_sockets: dict[str, web.WebSocketResponse] = {}  # interaction -> panel
         self._closing = False
+        # told of each new bridge before its first offer (the recorder attaches)
+        self.on_bridge: Callable[[CallBridge], None] | None = None
 
     def get(self, interaction_id: str) -> CallBridge | None:
         """The interaction's bridge, created on first use; None once it ended."""
@@ -70,7 +72,14 @@ class MediaBridges:
         bridge = CallBridge(interaction_id, self.config, self.sample_rate)
         if self.on_shared is not None:
             bridge.on_shared = functools.partial(self.on_shared, interaction_id)
+            # co-browsing on the data channel goes to the journal too
+            bridge.channels.on_note = functools.partial(self.on_shared, interaction_id)
         self.bridges[interaction_id] = bridge
+        if self.on_bridge is not None:
+            try:
+                self.on_bridge(bridge)
+            except Exception:  # recording trouble must not cost the call
+                log.exception("interaction %s: on_bridge failed", interaction_id)
         self._watchers[interaction_id] = asyncio.ensure_future(self._watch(interaction_id))
         return bridge
 

@@ -6,6 +6,7 @@ reconnection and the translation of wire events into :mod:`vidline.pbx.events`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -39,6 +40,18 @@ class PlaceCall:
 
 EventHandler = Callable[[PbxEvent], None]
 
+# what set_cdr_field accepts: the late CDR columns, and values made by
+# vidline itself (a recording reference like 2026/11/27/<uuid>, "video,screen")
+LATE_CDR_FIELDS = frozenset({"vidline_recording", "vidline_media"})
+CDR_VALUE_RE = re.compile(r"[A-Za-z0-9/._:-]{0,255}")
+
+
+def check_cdr_field(name: str, value: str) -> None:
+    if name not in LATE_CDR_FIELDS:
+        raise PbxError(f"not a CDR column vidline sets during the call: {name!r}")
+    if not CDR_VALUE_RE.fullmatch(value):
+        raise PbxError(f"not a safe CDR value for {name}: {value!r}")
+
 
 class PbxAdapter(Protocol):
     def subscribe(self, handler: EventHandler) -> None:
@@ -56,6 +69,11 @@ class PbxAdapter(Protocol):
 
     async def hangup(self, interaction_id: str) -> None:
         """Hang up the customer leg (the customer left)."""
+
+    async def set_cdr_field(self, interaction_id: str, name: str, value: str) -> None:
+        """Fill one of the CDR columns vidline knows only while the call runs
+        (``vidline_recording``, ``vidline_media``) on the customer's live leg.
+        ``value`` must match ``CDR_VALUE_RE``: it is not customer text."""
 
     async def queue_entries(self, queue: str | None = None) -> list[QueueEntry]:
         """Waiting callers now (QueueStatus), for positions and resync."""

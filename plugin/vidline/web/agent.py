@@ -1,11 +1,13 @@
 """The agent side: login/logout, the panel pages and the panel WebSocket.
 
-Security model: a random session id in an HttpOnly, SameSite=Strict cookie
-scoped to ``/agent``; a per-session CSRF token (synchronizer) that every
-state-changing request sends back (form field ``csrf_token`` or header
-``X-CSRF-Token``; the WebSocket in its query or first message); the login
-form itself is protected by a double-submit cookie; an Origin header, when
-present, must be our own. Failed logins are throttled by
+Security model: a random session id in an HttpOnly cookie scoped to
+``/agent`` (SameSite=Strict unless ``server.agent_cookie_samesite`` says
+otherwise, for an agent desktop that frames the panel from another site);
+a per-session CSRF token (synchronizer) that every state-changing request
+sends back (form field ``csrf_token`` or header ``X-CSRF-Token``; the
+WebSocket in its query or first message); the login form itself is
+protected by a double-submit cookie; an Origin header, when present, must
+be our own. Failed logins are throttled by
 :class:`vidline.agents.sessions.LoginThrottle`.
 """
 
@@ -116,8 +118,8 @@ def _login_form(request: web.Request, error: str | None, username: str,
     response = _html(request, "login.html", status, csrf_token=token, error=error,
                      username=username, next=_safe_next(request.query.get("next")))
     response.set_cookie(LOGIN_COOKIE, token, path="/agent/login", httponly=True,
-                        samesite="Strict", secure=request.app[STATE].secure_cookies,
-                        max_age=3600)
+                        samesite=request.app[STATE].config.server.agent_cookie_samesite,
+                        secure=request.app[STATE].secure_cookies, max_age=3600)
     return response
 
 
@@ -162,9 +164,12 @@ async def login(request: web.Request) -> web.Response:
             headers={"Cache-Control": "no-store"})
     else:
         response = see_other(_safe_next(fields.get("next")))
+    # SameSite from the config: "Strict" unless the panel runs in a cross-site
+    # iframe of the agent desktop ("None", https only); CSRF tokens and the
+    # Origin check guard the state-changing requests either way
     response.set_cookie(SESSION_COOKIE, session.id, path="/agent", httponly=True,
-                        samesite="Strict", secure=state.secure_cookies,
-                        max_age=int(SESSION_TTL))
+                        samesite=state.config.server.agent_cookie_samesite,
+                        secure=state.secure_cookies, max_age=int(SESSION_TTL))
     response.del_cookie(LOGIN_COOKIE, path="/agent/login")
     return response
 
@@ -231,7 +236,7 @@ async def panel(request: web.Request) -> web.Response:
         return see_other("/agent/login")
     return _html(request, "panel.html", agent=agent, csrf_token=session.csrf_token,
                  focus_id=focus or "", crm_open_in=state.crm.open_in, reasons=PAUSE_REASONS,
-                 tools=panel_tools(state))
+                 tools=panel_tools(state), recordings=state.config.recording.enabled)
 
 
 async def panel_static(request: web.Request) -> web.Response:

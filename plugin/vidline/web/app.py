@@ -155,10 +155,22 @@ def _csp(request: web.Request, state: WebState) -> str:
     if agent and state.crm.open_in == "iframe":
         frame_src = state.crm.frame_origin() or "https: http:"
     # the customer page may be framed where the operator says; the agent
-    # panel only by itself (its buttons must not be clickjacked)
-    ancestors = "'self'" if agent else " ".join(state.config.server.frame_ancestors)
+    # panel by itself and by the agent desktops the operator lists (its
+    # buttons must not be clickjacked by anyone else)
+    server = state.config.server
+    ancestors = " ".join(server.agent_frame_ancestors if agent else server.frame_ancestors)
+    style, img = "style-src 'self'", "img-src 'self' data:"
+    if request.path == "/agent/" or request.path.startswith("/agent/i/"):
+        # the co-browsing replay (rrweb) is an about:blank iframe, sandboxed
+        # without scripts, that inherits this policy: the customer's page
+        # needs its inline styles, stylesheets, images and fonts there;
+        # scripts stay 'self'
+        style = "style-src 'self' 'unsafe-inline' https:"
+        img = "img-src 'self' data: https:"
+        img += "; font-src 'self' data: https:"
     return "; ".join((
-        "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",
+        "default-src 'none'", "script-src 'self'", style, img,
+        "media-src 'self'",  # recordings played back (vidline.web.recordings)
         f"connect-src {connect}", f"frame-src {frame_src}", f"frame-ancestors {ancestors}",
         "base-uri 'none'", "form-action 'self'",
     ))
@@ -225,4 +237,15 @@ def build_web_app(config: Config, interactions: InteractionsApi, hub: AgentHub,
     customer.add_routes(app)
     agent.add_routes(app)
     supervisor.add_routes(app, wallboard)  # the wallboard: vidline.reporting.wallboard
+    # the panel's tools: chat, wrap-up, CRM card
+    from vidline.web.chat import add_routes as add_chat
+    from vidline.web.crm import add_routes as add_crm
+    from vidline.web.wrapup import add_routes as add_wrapup
+
+    add_chat(app)
+    add_wrapup(app)
+    add_crm(app)
+    from vidline.web.snips import add_routes as add_snips
+
+    add_snips(app)  # the snipping tool's PNGs
     return app

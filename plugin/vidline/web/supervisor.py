@@ -50,7 +50,8 @@ async def page(request: web.Request) -> web.Response:
         return found
     session, agent = found
     return _html(request, "supervisor.html", agent=agent, csrf_token=session.csrf_token,
-                 groupings=GROUPINGS)
+                 groupings=GROUPINGS,
+                 recordings=request.app[STATE].config.recording.enabled)
 
 
 def _moment(request: web.Request, name: str) -> datetime | None:

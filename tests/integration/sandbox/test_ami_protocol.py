@@ -175,3 +175,20 @@ async def test_slin16_and_core_show_channels(tmp_path: Path) -> None:
     await p.close()
     await audio.close()
 
+
+
+async def test_setvar_answers_like_manager_c(pbx: SandboxPbx) -> None:
+    c = await client(pbx)
+    await c.login()
+    await c.response("login")
+    c.send([("Action", "Setvar"), ("ActionID", "v1"), ("Channel", "PJSIP/none-00000001"),
+            ("Variable", "CDR(vidline_recording)"), ("Value", "x")])
+    assert ((r := await c.response("v1")).response, r.get("Message")) == (
+        "Error", "No such channel")
+    c.send([("Action", "Setvar"), ("ActionID", "v2"), ("Value", "x")])
+    assert (await c.response("v2")).get("Message") == "No variable specified"
+    c.send([("Action", "Setvar"), ("ActionID", "v3"), ("Variable", "G"), ("Value", "1")])
+    assert ((r := await c.response("v3")).response, r.get("Message")) == (
+        "Success", "Variable Set")
+    assert pbx.globals == {"G": "1"}
+    await c.close()

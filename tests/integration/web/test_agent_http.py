@@ -254,3 +254,15 @@ async def test_open_panels_per_agent_are_capped(web: Web) -> None:
         await web.client.ws_connect(f"/agent/ws?csrf={token}")
     assert err.value.status == 429
     await asyncio.gather(*(ws.close() for ws in panels))
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+async def test_the_panel_links_to_recordings_only_when_recording_is_on(
+        web_factory: WebFactory, enabled: bool) -> None:
+    config = make_config()
+    config = dataclasses.replace(config, recording=dataclasses.replace(
+        config.recording, enabled=enabled))
+    web = await web_factory(config)
+    await login(web.client)
+    html = await (await web.client.get("/agent/")).text()
+    assert ('id="recordings-link" href="/agent/recordings"' in html) is enabled

@@ -155,7 +155,11 @@ async def test_customer_page_and_widget_content_types_and_caching(web: Web) -> N
 
 async def test_public_config_and_cors_for_embedding_sites(web: Web) -> None:
     response = await web.client.get("/api/v1/config/public")
-    assert await response.json() == {"categories": ["billing", "technical", "sales"]}
+    body = await response.json()
+    assert body["categories"] == ["billing", "technical", "sales"]
+    assert (body["lang"], body["strings"]) == ("en", {})  # English is built into the widget
+    german = await (await web.client.get("/api/v1/config/public?lang=de-CH,en")).json()
+    assert german["lang"] == "de" and german["strings"]["submit"] == "Video-Chat starten"
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     preflight = await web.client.options(URL, headers={
         "Origin": "https://shop.example.com", "Access-Control-Request-Method": "POST",

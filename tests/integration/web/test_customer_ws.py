@@ -47,6 +47,8 @@ async def test_status_stream_queued_ringing_connected_then_hangup(web: Web) -> N
     web.fake.update(iid, state=State.CONNECTED, agent=AGENT_REF)
     assert (await ws.receive_json(timeout=3)) == {"type": "status", "state": "connected",
                                                   "agent": "Agent Alice"}
+    # the chat opens with its history (vidline.web.chat)
+    assert (await ws.receive_json(timeout=3))["type"] == "chat-history"
     await ws.send_json({"type": "hangup"})
     assert (await ws.receive_json(timeout=3)) == {"type": "status", "state": "ended",
                                                   "reason": "customer_left"}

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 
-from vidline.agents.hub import AgentHub
+from vidline.agents.hub import AgentHub, PopQueue
 from vidline.config import ConfigError, CrmConfig
 from vidline.context.model import InteractionContext
 from vidline.crm.links import CrmLinks
@@ -173,3 +174,23 @@ async def test_missed_is_terminal_like_ended() -> None:
     assert drain(first) == [("i1", "missed")]
     hub.detach(first)
     assert drain(hub.attach("bob", "s2")) == []
+
+
+async def test_pop_queue_get_is_a_future_done_at_once_when_a_pop_waits() -> None:
+    queue = PopQueue(2)
+    waiting = queue.get()  # a Future, not a coroutine: no task to wrap it in
+    assert isinstance(waiting, asyncio.Future) and not waiting.done()
+    queue.put_nowait(pop("i1", "ringing"))
+    assert waiting.result() == pop("i1", "ringing") and queue.empty()
+    queue.put_nowait(pop("i2", "connected"))
+    ready = queue.get()
+    assert ready.done() and ready.result() == pop("i2", "connected")
+    cancelled = queue.get()
+    cancelled.cancel()  # a get() given up on takes nothing
+    queue.put_nowait(pop("i3", "ended"))
+    queue.put_nowait(pop("i4", "ended"))
+    with pytest.raises(asyncio.QueueFull):
+        queue.put_nowait(pop("i5", "ended"))
+    assert [queue.get_nowait()["interaction"]["id"] for _ in range(queue.qsize())] == ["i3", "i4"]
+    with pytest.raises(asyncio.QueueEmpty):
+        queue.get_nowait()

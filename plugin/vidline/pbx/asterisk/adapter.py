@@ -44,7 +44,7 @@ from vidline.pbx.asterisk.variables import (
     audiosocket_channel_name,
     originate_headers,
 )
-from vidline.pbx.base import EventHandler, PbxError, PlaceCall
+from vidline.pbx.base import EventHandler, PbxError, PlaceCall, check_cdr_field
 from vidline.pbx.events import (
     LegFailed,
     LegHungUp,
@@ -175,6 +175,18 @@ class AsteriskAdapter:
         # Already gone is what the caller wanted.
         if reply[0].response != "Success" and "no such channel" not in message.lower():
             raise PbxError(f"Hangup of {channel} failed: {message}")
+
+    async def set_cdr_field(self, interaction_id: str, name: str, value: str) -> None:
+        check_cdr_field(name, value)
+        leg = self._legs.get(interaction_id)
+        if leg is None or not leg.channel:
+            raise PbxError(f"no live leg for {interaction_id!r}")
+        # Setvar writes through the CDR() function: no VarSet event, and
+        # cdr_adaptive_odbc stores it in the column of the same name
+        reply = await self._request("Setvar", [("Channel", leg.channel),
+                                               ("Variable", f"CDR({name})"), ("Value", value)])
+        if reply[0].response != "Success":
+            raise PbxError(f"Setvar CDR({name}) on {leg.channel}: {reply[0].get('Message')}")
 
     async def queue_entries(self, queue: str | None = None) -> list[QueueEntry]:
         reply = await self._list("QueueStatus", queue)

@@ -45,6 +45,12 @@ class AmiMessage:
     headers: tuple[tuple[str, str], ...]
 
     def get(self, name: str, default: str = "") -> str:
+        # Asterisk writes each header name one way: try that (no lower() per
+        # header; every message is asked for Event and ActionID) before
+        # matching case-insensitively.
+        for key, value in self.headers:
+            if key == name:
+                return value
         lname = name.lower()
         for key, value in self.headers:
             if key.lower() == lname:
@@ -174,6 +180,10 @@ class AmiParser:
 
 
 _HEADER_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_()/:.@-]*$")
+# Names already checked: a few dozen in practice (the sandbox writes every
+# event with them); bounded in case a caller makes names up.
+_GOOD_NAMES: set[str] = set()
+_GOOD_NAMES_KEPT = 4096
 
 
 def encode_message(headers: Iterable[tuple[str, str]]) -> bytes:
@@ -184,9 +194,12 @@ def encode_message(headers: Iterable[tuple[str, str]]) -> bytes:
     """
     lines: list[bytes] = []
     for name, value in headers:
-        if not _HEADER_NAME_RE.fullmatch(name) or name.endswith(":"):
-            raise AmiEncodeError(f"bad AMI header name {name!r}")
-        if any(c in value for c in "\r\n\x00"):
+        if name not in _GOOD_NAMES:
+            if not _HEADER_NAME_RE.fullmatch(name) or name.endswith(":"):
+                raise AmiEncodeError(f"bad AMI header name {name!r}")
+            if len(_GOOD_NAMES) < _GOOD_NAMES_KEPT:
+                _GOOD_NAMES.add(name)
+        if "\r" in value or "\n" in value or "\x00" in value:
             raise AmiEncodeError(f"AMI header {name} contains CR, LF or NUL")
         line = f"{name}: {value}".encode()
         if len(line) > MAX_LINE_BYTES:

@@ -80,6 +80,8 @@ async def dispatch(s: Session, msg: AmiMessage) -> None:
         _queue_pause(s, msg)
     elif name == "coreshowchannels":
         _core_show_channels(s, msg)
+    elif name == "setvar":
+        _setvar(s, msg)
     else:
         s.send(_err(msg, f"Invalid/unknown command: {action}. "
                          "Use Action: ListCommands to show available commands."))
@@ -138,6 +140,32 @@ def _hangup(s: Session, msg: AmiMessage) -> None:
         s.send(_err(msg, "No such channel"))
     else:
         s.send(_ok(msg, "Channel Hungup"))
+
+
+def _setvar(s: Session, msg: AmiMessage) -> None:
+    # manager.c action_setvar: a function such as CDR(x) is written through,
+    # a plain variable set (with its VarSet event); no channel = a global
+    variable, value = msg.get("Variable"), msg.get("Value")
+    if not variable:
+        s.send(_err(msg, "No variable specified"))
+        return
+    pbx = s.server.pbx
+    name = msg.get("Channel")
+    ch = next((c for n, c in pbx.channels.items() if n.lower() == name.lower()), None) \
+        if name else None
+    if name and ch is None:
+        s.send(_err(msg, "No such channel"))
+        return
+    if ch is None:
+        pbx.globals[variable] = value
+    elif variable.upper().startswith("CDR(") and variable.endswith(")"):
+        call = pbx.calls.get(ch.uniqueid)
+        if call is not None:  # only the customer leg's CDR is the sandbox's to write
+            call.cdr[variable[4:-1]] = value
+    else:
+        ch.setvar(variable, value)
+        pbx.varset(ch, variable, value)
+    s.send(_ok(msg, "Variable Set"))
 
 
 def _queues(s: Session, msg: AmiMessage) -> list[Queue]:

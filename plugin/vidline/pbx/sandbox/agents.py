@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 # AST_DEVICE_* values as QueueMemberStatus reports them
 NOT_INUSE, INUSE, RINGING = 1, 2, 6
@@ -104,3 +108,33 @@ class AgentEndpoint:
             return False
         self.call_ended.set_result("agent")
         return True
+
+
+async def race_rings(pending: dict[asyncio.Future[str], T], gone: asyncio.Event, limit: float,
+                     refused: Callable[[T], None]) -> T | None:
+    """Ring several endpoints at once (both faces' queues): the first that
+    answers within ``limit`` seconds wins; ``refused`` runs for each one that
+    rejects meanwhile. What still rings (timed out, or the caller gone) stays
+    in ``pending`` for the caller to cancel."""
+    gone_wait: asyncio.Future[Any] = asyncio.ensure_future(gone.wait())
+    winner: T | None = None
+    loop = asyncio.get_running_loop()
+    end_at = loop.time() + limit
+    try:
+        while pending and winner is None and not gone.is_set():
+            left = end_at - loop.time()
+            if left <= 0:
+                break
+            done, _ = await asyncio.wait({*pending, gone_wait}, timeout=left,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            for fut in done:
+                if fut is gone_wait:
+                    continue
+                attempt = pending.pop(fut)
+                if fut.result() == "answer" and winner is None:
+                    winner = attempt
+                else:
+                    refused(attempt)
+    finally:
+        gone_wait.cancel()
+    return winner

@@ -10,6 +10,7 @@ cdr_adaptive_odbc, a CDR value whose column the table lacks is skipped.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import threading
@@ -193,7 +194,8 @@ class DbWriter:
     async def close(self) -> None:
         if self._thread is None:
             return
-        await self.flush()
+        with contextlib.suppress(TimeoutError):  # a database that hangs: close anyway
+            await asyncio.wait_for(self.flush(), 10)
         self._q.put(None)
         await asyncio.to_thread(self._thread.join, 5)
         self._thread = None

@@ -166,6 +166,10 @@ class Audio:
         self._n += 1
         return frame
 
+    def next_pcm(self) -> bytes:
+        """The next 20 ms as raw slin (the FreeSWITCH face's unicast frames)."""
+        return self.next_wire()[HEADER.size:]
+
 
 class AudioSocketLeg:
     """The sandbox as chan_audiosocket's TCP client."""

@@ -14,6 +14,9 @@ side of the PBX, where a real center has phones.
     await ctl.flush_db()                     # until the writer thread stored them all
     ctl.audio_bytes_in(uniqueid) -> int      # bytes of customer audio received on a call
     ctl.audio_in(uniqueid) -> bytes          # its last 10 s of slin (what the agent hears)
+    ctl.fs                                   # the FreeSWITCH face's extras (esl/control.py)
+
+On the FreeSWITCH face the verbs also take the agent's name (``1001@default``).
 
 The verbs return False when the agent is not in the matching state (not
 ringing, not in a call). Interfaces match case-insensitively. With
@@ -31,6 +34,7 @@ from vidline.pbx.sandbox.agents import AgentEndpoint
 from vidline.pbx.sandbox.cdr import CdrRow, QueueLogRow
 
 if TYPE_CHECKING:
+    from vidline.pbx.sandbox.esl.control import FsControl
     from vidline.pbx.sandbox.pbx import SandboxPbx
 
 
@@ -48,8 +52,19 @@ class Control:
     def __init__(self, pbx: SandboxPbx) -> None:
         self._pbx = pbx
 
+    @property
+    def fs(self) -> FsControl:
+        """The FreeSWITCH face's extras (pbx = "freeswitch"), see esl/control.py."""
+        from vidline.pbx.sandbox.esl.control import FsControl
+        if self._pbx.fs is None:
+            raise RuntimeError("the sandbox runs its Asterisk face (config pbx)")
+        return FsControl(self._pbx.fs)
+
     def _endpoint(self, interface: str) -> AgentEndpoint:
         endpoint = self._pbx.endpoints.get(interface.lower())
+        if endpoint is None and self._pbx.fs is not None:  # "1001@default" on the FreeSWITCH face
+            agent = self._pbx.fs.cc.agents.get(interface)
+            endpoint = agent.endpoint if agent is not None else None
         if endpoint is None:
             raise KeyError(f"no agent with interface {interface!r}")
         return endpoint

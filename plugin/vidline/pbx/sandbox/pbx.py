@@ -5,6 +5,7 @@ that turn state changes into AMI events in the real order.
     pbx = SandboxPbx(config)          # config: vidline.config.Config
     await pbx.start()                 # AMI on config.sandbox.ami_host:ami_port (0 = any)
     pbx.ami_port                      # the bound port
+    pbx.esl_port                      # pbx = "freeswitch": the ESL face's port (esl/__init__.py)
     pbx.control                       # see control.py
     await pbx.close()
 """
@@ -17,12 +18,12 @@ import re
 import time
 import uuid
 from collections.abc import Coroutine, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vidline.audiosocket.clock import PacingClock
 from vidline.config import Config
 from vidline.pbx.asterisk.codec import AmiMessage
-from vidline.pbx.sandbox import legs
+from vidline.pbx.sandbox import legs, tasks
 from vidline.pbx.sandbox.agents import AGENT_TONES, AgentEndpoint, extension_of
 from vidline.pbx.sandbox.ami_server import AmiServer, Session
 from vidline.pbx.sandbox.cdr import CdrRow, DbWriter, queue_log_row
@@ -39,6 +40,9 @@ from vidline.pbx.sandbox.headers import (
 from vidline.pbx.sandbox.queues import Member, Queue
 from vidline.reporting.db import Database
 
+if TYPE_CHECKING:
+    from vidline.pbx.sandbox.esl.face import FsSwitch
+
 _AUDIOSOCKET_RE = re.compile(
     r"^AudioSocket/(?P<host>[^/]+):(?P<port>\d+)/(?P<uuid>[^/]+)(?:/c\((?P<codec>[a-z0-9]+)\))?$")
 _CALLERID_RE = re.compile(r'^\s*"?(?P<name>[^"<]*?)"?\s*<(?P<num>[^>]*)>\s*$')
@@ -47,12 +51,15 @@ _CALLERID_RE = re.compile(r'^\s*"?(?P<name>[^"<]*?)"?\s*<(?P<num>[^>]*)>\s*$')
 class SandboxPbx:
     def __init__(self, config: Config, *, db: Database | None = None, use_db: bool = True,
                  channelvars: Sequence[str] = DEFAULT_CHANNELVARS,
-                 auth_fail_delay: float = 1.0) -> None:
+                 auth_fail_delay: float = 1.0, fs_dialplan: Sequence[str] = ()) -> None:
         """``db``: where CDR and queue_log rows go (default: a Database of
         config.database.url; ``use_db=False`` keeps them in memory only, see
         control.queue_log()/cdrs()). ``channelvars``: manager.conf channelvars
         (default: the contract's VIDLINE_* names). ``auth_fail_delay``: the
-        second manager.c waits before refusing a bad login."""
+        second manager.c waits before refusing a bad login. ``fs_dialplan``:
+        FreeSWITCH XML dialplan files the FreeSWITCH face runs besides the
+        lab's extensions (config ``pbx = "freeswitch"`` opens that face
+        instead of AMI)."""
         self.config = config
         self.channelvars = tuple(channelvars)
         self.ids = Ids()
@@ -61,6 +68,7 @@ class SandboxPbx:
         self.endpoints: dict[str, AgentEndpoint] = {}
         self.calls: dict[str, Call] = {}
         self.channels: dict[str, Channel] = {}
+        self.globals: dict[str, str] = {}  # Setvar without a channel
         if db is None and use_db:
             db = Database(config.database.url)
         self.writer = DbWriter(db)
@@ -70,6 +78,10 @@ class SandboxPbx:
         self._tasks: set[asyncio.Task[None]] = set()
         self.audio_clock = PacingClock()  # paces every AudioSocket leg's frames
         self._build()
+        self.fs: FsSwitch | None = None
+        if config.pbx == "freeswitch":
+            from vidline.pbx.sandbox.esl.face import FsSwitch
+            self.fs = FsSwitch(self, fs_dialplan)
 
     def _build(self) -> None:
         sandbox = self.config.sandbox
@@ -92,16 +104,23 @@ class SandboxPbx:
     def ami_port(self) -> int:
         return self.ami.port
 
+    @property
+    def esl_port(self) -> int:
+        return self.fs.port if self.fs is not None else 0
+
     async def start(self) -> None:
         self.writer.start()
+        if self.fs is not None:
+            await self.fs.start()
+            return
         await self.ami.start(self.config.sandbox.ami_host, self.config.sandbox.ami_port)
 
     async def close(self) -> None:
+        if self.fs is not None:  # first: its parked channels end only when killed
+            await self.fs.close()
         for call in list(self.calls.values()):
             call.gone.set()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.wait_for(task, 2)
+        await tasks.stop(list(self._tasks))  # bounded, unlike wait_for (tasks.py)
         await self.ami.close()
         await self.audio_clock.close()
         await self.writer.close()
