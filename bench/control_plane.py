@@ -105,8 +105,6 @@ def run_adapter_path(chunks: list[bytes]) -> tuple[int, int]:
         protocol.connection_made(_NullTransport())
         for chunk in chunks:
             protocol.data_received(chunk)
-            while protocol._backlog:  # noqa: ASYNC110 (one slice per loop iteration)
-                await asyncio.sleep(0)
         return count, len(emitted)
 
     return asyncio.run(main())

@@ -35,7 +35,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -54,15 +53,6 @@ from vidline.pbx.asterisk.codec import (
 log = logging.getLogger(__name__)
 
 _action_ids = itertools.count(1)
-
-# Messages handled per event-loop iteration. One read can hold hundreds (a
-# QueueStatus of 500 callers, or whatever piled up while the loop was busy):
-# 15-30 ms of handlers in one callback, which everything queued meanwhile
-# (an agent's pop among it) would wait behind. The rest follow in later
-# iterations, in order; reading goes on (Asterisk drops a manager session
-# whose writes block), and past AMI_BACKLOG_MAX all is handled at once.
-AMI_SLICE = 100
-AMI_BACKLOG_MAX = 20_000
 
 
 def next_action_id() -> str:
@@ -133,8 +123,6 @@ class _Protocol(AMIProtocol):
         self.banner: asyncio.Future[str] = loop.create_future()
         self.lost: asyncio.Future[str] = loop.create_future()
         self.lost_reason = ""
-        self._backlog: deque[AmiMessage | AmiBanner] = deque()
-        self._drainer: asyncio.Handle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -147,43 +135,13 @@ class _Protocol(AMIProtocol):
         except AmiProtocolError as exc:
             self.abort(f"protocol error: {exc}")
             return
-        backlog = self._backlog
-        if not backlog and len(items) <= AMI_SLICE:
-            for item in items:
-                self._handle(item)
-            return
-        backlog.extend(items)
-        if len(backlog) > AMI_BACKLOG_MAX:
-            self._drain_all()
-        elif self._drainer is None:
-            self._drain()
-
-    def _drain(self) -> None:
-        """Handle one slice of the backlog; the next waits for the loop."""
-        self._drainer = None
-        backlog = self._backlog
-        try:
-            for _ in range(min(AMI_SLICE, len(backlog))):
-                self._handle(backlog.popleft())
-        finally:
-            if backlog and self._drainer is None:
-                self._drainer = asyncio.get_running_loop().call_soon(self._drain)
-
-    def _drain_all(self) -> None:
-        if self._drainer is not None:
-            self._drainer.cancel()
-            self._drainer = None
-        backlog = self._backlog
-        while backlog:
-            self._handle(backlog.popleft())
-
-    def _handle(self, item: AmiMessage | AmiBanner) -> None:
-        if isinstance(item, AmiBanner):
-            self.version = item.text.partition("/")[2]
-            if not self.banner.done():
-                self.banner.set_result(item.text)
-        else:
-            self._route(item)
+        for item in items:
+            if isinstance(item, AmiBanner):
+                self.version = item.text.partition("/")[2]
+                if not self.banner.done():
+                    self.banner.set_result(item.text)
+            else:
+                self._route(item)
 
     def _route(self, msg: AmiMessage) -> None:
         action = self.responses.get(msg.action_id) if self.responses else None
@@ -237,8 +195,6 @@ class _Protocol(AMIProtocol):
         self.transport.abort()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        # what was read before the close is told before the link is lost
-        self._drain_all()
         if not self.lost_reason:
             self.lost_reason = (f"connection lost: {exc}" if exc
                                 else "Asterisk closed the connection")
