@@ -41,6 +41,10 @@ class _Entry:
     delivered: bool
 
 
+class PopQueueClosed(Exception):
+    """The panel's connection was closed (logout, or it fell behind)."""
+
+
 class PopQueue:
     """The messages waiting for one panel, with the part of asyncio.Queue's
     interface the panel's socket handler uses (``get``, ``get_nowait``,
@@ -55,6 +59,17 @@ class PopQueue:
         self._maxsize = maxsize
         self._items: deque[dict[str, Any]] = deque()
         self._getters: deque[asyncio.Future[dict[str, Any]]] = deque()
+        self._closed = False
+
+    def close(self) -> None:
+        """Every get() from now on, and any waiting one, raises
+        PopQueueClosed: the handler closes the panel's socket at once (what
+        is still queued reaches the panel again when it reconnects)."""
+        self._closed = True
+        while self._getters:
+            getter = self._getters.popleft()
+            if not getter.done():
+                getter.set_exception(PopQueueClosed())
 
     def put_nowait(self, item: dict[str, Any]) -> None:
         while self._getters:
@@ -68,7 +83,9 @@ class PopQueue:
 
     def get(self) -> asyncio.Future[dict[str, Any]]:
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        if self._items:
+        if self._closed:
+            future.set_exception(PopQueueClosed())
+        elif self._items:
             future.set_result(self._items.popleft())
         else:
             self._getters.append(future)
@@ -101,7 +118,11 @@ class AgentConnection:
             self.queue.put_nowait(message)
         except asyncio.QueueFull:
             self.overflowed = True
-            self.closed.set()
+            self.close()
+
+    def close(self) -> None:
+        self.closed.set()
+        self.queue.close()
 
 
 class AgentHub:
@@ -178,7 +199,7 @@ class AgentHub:
         for connections in self._connections.values():
             for connection in connections:
                 if connection.session_id == session_id:
-                    connection.closed.set()
+                    connection.close()
 
     def connected(self, username: str) -> bool:
         return bool(self._connections.get(username))

@@ -25,7 +25,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 from yarl import URL
 
-from vidline.agents.hub import AgentConnection
+from vidline.agents.hub import AgentConnection, PopQueueClosed
 from vidline.agents.passwords import dummy_verify, verify_password
 from vidline.agents.sessions import SESSION_TTL, Session
 from vidline.web.app import (
@@ -292,24 +292,20 @@ async def _hello(ws: web.WebSocketResponse, session: Session) -> bool:
 
 
 async def _send_pops(connection: AgentConnection, ws: web.WebSocketResponse) -> None:
-    closed = asyncio.ensure_future(connection.closed.wait())
-    try:
-        while True:
-            get = asyncio.ensure_future(connection.queue.get())
-            done, _ = await asyncio.wait({get, closed}, return_when=asyncio.FIRST_COMPLETED)
-            if get in done:
-                try:
-                    await ws.send_json(get.result())
-                except ConnectionError:
-                    return  # the panel went away; the receive loop sees the close
-            else:
-                get.cancel()
-            if closed in done:
-                # logged out, or too slow to read its pops: close so it reloads
-                await ws.close(code=4000 if connection.overflowed else 4401)
-                return
-    finally:
-        closed.cancel()
+    # one await per pop (the queue's get() is a plain future): a pop reaches
+    # the socket in the loop pass after it was queued, not two passes later
+    queue = connection.queue
+    while True:
+        try:
+            message = await queue.get()
+        except PopQueueClosed:
+            # logged out, or too slow to read its pops: close so it reloads
+            await ws.close(code=4000 if connection.overflowed else 4401)
+            return
+        try:
+            await ws.send_json(message)
+        except ConnectionError:
+            return  # the panel went away; the receive loop sees the close
 
 
 async def _agent_message(state: WebState, session: Session, raw: str,

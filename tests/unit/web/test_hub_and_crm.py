@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from vidline.agents.hub import AgentHub, PopQueue
+from vidline.agents.hub import AgentHub, PopQueue, PopQueueClosed
 from vidline.config import ConfigError, CrmConfig
 from vidline.context.model import InteractionContext
 from vidline.crm.links import CrmLinks
@@ -194,3 +194,19 @@ async def test_pop_queue_get_is_a_future_done_at_once_when_a_pop_waits() -> None
     assert [queue.get_nowait()["interaction"]["id"] for _ in range(queue.qsize())] == ["i3", "i4"]
     with pytest.raises(asyncio.QueueEmpty):
         queue.get_nowait()
+
+
+async def test_a_closed_pop_queue_fails_waiting_and_later_gets() -> None:
+    queue = PopQueue(2)
+    waiting = queue.get()
+    queue.put_nowait(pop("i1", "ringing"))
+    queue.put_nowait(pop("i2", "ringing"))
+    queue.close()
+    assert waiting.result() == pop("i1", "ringing")  # it had its message already
+    with pytest.raises(PopQueueClosed):
+        await queue.get()  # even with one still queued: the socket closes at once
+    idle = PopQueue(1)
+    parked = idle.get()
+    idle.close()
+    with pytest.raises(PopQueueClosed):
+        await parked
