@@ -57,7 +57,8 @@ def test_example_documents_every_key() -> None:
     import re
 
     text = (REPO / "vidline.example.toml").read_text()
-    source = (REPO / "plugin" / "vidline" / "config.py").read_text()
+    source = "".join(path.read_text() for path in
+                     sorted((REPO / "plugin" / "vidline" / "config").glob("*.py")))
     keys = set(re.findall(r'\bs\.(?:text|integer|number|flag|texts|table|tables)\("(\w+)"',
                           source))
     keys |= set(re.findall(r'\broot\.(?:text|texts|table|tables)\("(\w+)"', source))
