@@ -55,6 +55,7 @@ from vidline.pbx.events import (
     QueueEntry,
     QueueSummary,
 )
+from vidline.pbx.reconnect import Backoff, LinkLife
 from vidline.pbx.status import QueueStatus
 
 log = logging.getLogger(__name__)
@@ -263,26 +264,17 @@ class AsteriskAdapter:
                            f"{exc or type(exc).__name__}") from exc
 
     async def _run(self, link: AmiLink, tasks: list[asyncio.Task[None]]) -> None:
-        loop = asyncio.get_running_loop()
-        delay = self._cfg.reconnect_min
-        while True:
-            up_since = loop.time()
-            reason = await self._serve(link, tasks)
-            if self._closing:
-                return  # close() logged off: not an outage
-            self._emit(LinkDown(reason))
-            # A link that stayed up a while earns a fresh backoff; a flapping one does not.
-            if loop.time() - up_since >= self._cfg.ping_interval:
-                delay = self._cfg.reconnect_min
-            while True:
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self._cfg.reconnect_max)
-                try:
-                    link = await self._open()
-                    tasks = self._attach(link)
-                    break
-                except PbxError as exc:
-                    log.warning("%s; next try in %.1f s", exc, delay)
+        cfg = self._cfg
+        await LinkLife(self._serve, self._reopen, self._down, lambda: self._closing,
+                       Backoff(cfg.reconnect_min, cfg.reconnect_max, cfg.ping_interval)
+                       ).run(link, tasks)
+
+    async def _reopen(self) -> tuple[AmiLink, list[asyncio.Task[None]]]:
+        link = await self._open()
+        return link, self._attach(link)
+
+    def _down(self, reason: str) -> None:
+        self._emit(LinkDown(reason))
 
     def _attach(self, link: AmiLink) -> list[asyncio.Task[None]]:
         """Make ``link`` the current one: LinkUp, then keepalive and resync."""

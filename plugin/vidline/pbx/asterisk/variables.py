@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 
 from vidline.pbx.base import PlaceCall
+from vidline.pbx.percent import percent_encode
 
 # The variables' names, fixed for the dialplan, manager.conf channelvars and CDR.
 SESSION = "VIDLINE_SESSION"
@@ -73,15 +74,7 @@ _C_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "a": "\a", "b": "\b", "f": "\f", 
 def encode_value(value: str, limit: int) -> str:
     """Percent-encode ``value`` outside the safe set, cut to ``limit`` characters
     on a boundary of the original text."""
-    out: list[str] = []
-    size = 0
-    for char in value:
-        piece = char if char in _SAFE else "".join(f"%{b:02X}" for b in char.encode("utf-8"))
-        if size + len(piece) > limit:
-            break
-        out.append(piece)
-        size += len(piece)
-    return "".join(out)
+    return percent_encode(value, limit, _SAFE)
 
 
 def _percent_decode(value: str) -> str:

@@ -43,6 +43,7 @@ from vidline.pbx.freeswitch.link import CommandFailed, EslLink, LinkLost, close_
 from vidline.pbx.freeswitch.queries import CallcenterQueries, extension
 from vidline.pbx.freeswitch.unicast import UnicastAudio
 from vidline.pbx.freeswitch.variables import Dialplan, fs_queue, originate_command, uuid_arg
+from vidline.pbx.reconnect import Backoff, LinkLife
 
 log = logging.getLogger(__name__)
 
@@ -190,25 +191,17 @@ class FreeswitchAdapter(CallcenterQueries):
                            f"{exc or type(exc).__name__}") from exc
 
     async def _run(self, link: EslLink, tasks: list[asyncio.Task[None]]) -> None:
-        loop = asyncio.get_running_loop()
-        delay = self._cfg.reconnect_min
-        while True:
-            up_since = loop.time()
-            reason = await self._serve(link, tasks)
-            if self._closing:
-                return
-            self._emit(ev.LinkDown(reason))
-            if loop.time() - up_since >= self._cfg.ping_interval:
-                delay = self._cfg.reconnect_min
-            while True:
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self._cfg.reconnect_max)
-                try:
-                    link = await self._open()
-                    tasks = self._attach(link)
-                    break
-                except PbxError as exc:
-                    log.warning("%s; next try in %.1f s", exc, delay)
+        cfg = self._cfg
+        await LinkLife(self._serve, self._reopen, self._down, lambda: self._closing,
+                       Backoff(cfg.reconnect_min, cfg.reconnect_max, cfg.ping_interval)
+                       ).run(link, tasks)
+
+    async def _reopen(self) -> tuple[EslLink, list[asyncio.Task[None]]]:
+        link = await self._open()
+        return link, self._attach(link)
+
+    def _down(self, reason: str) -> None:
+        self._emit(ev.LinkDown(reason))
 
     def _attach(self, link: EslLink) -> list[asyncio.Task[None]]:
         self._link = link

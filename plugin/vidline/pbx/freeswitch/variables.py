@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 from vidline.pbx.asterisk.variables import PHONE_RE, TEXT_LIMITS, UUID_RE
 from vidline.pbx.base import PlaceCall
+from vidline.pbx.percent import percent_encode
 
 # Text fields share Asterisk's limits (same CDR columns).
 LIMITS = {
@@ -56,15 +57,7 @@ _FORBIDDEN = ("\r", "\n", "\0", "${", "origination_nested_vars")
 def encode_value(value: str, limit: int) -> str:
     """Percent-encode ``value`` outside the safe set, cut to ``limit``
     characters on a boundary of the original text."""
-    out: list[str] = []
-    size = 0
-    for char in value:
-        piece = char if char in _SAFE else "".join(f"%{b:02X}" for b in char.encode("utf-8"))
-        if size + len(piece) > limit:
-            break
-        out.append(piece)
-        size += len(piece)
-    return "".join(out)
+    return percent_encode(value, limit, _SAFE)
 
 
 def decode_value(value: str) -> str:
