@@ -130,6 +130,7 @@ async def wallboard_ws(request: web.Request) -> web.StreamResponse:
 
 async def _send(watcher: Watcher, ws: web.WebSocketResponse) -> None:
     dropped = asyncio.ensure_future(watcher.dropped.wait())
+    get: asyncio.Future[dict[str, Any]] | None = None
     try:
         while True:
             get = asyncio.ensure_future(watcher.queue.get())
@@ -144,7 +145,10 @@ async def _send(watcher: Watcher, ws: web.WebSocketResponse) -> None:
                 await ws.close(code=4000, message=b"too slow")
                 return
     finally:
+        # both: a sender cancelled mid-wait must not leave a Queue.get task behind
         dropped.cancel()
+        if get is not None:
+            get.cancel()
 
 
 async def _close_wallboard(app: web.Application) -> None:

@@ -150,3 +150,7 @@ async def test_wallboard_shows_a_waiting_video_chat_and_a_paused_agent(
                     if states["PJSIP/1001"] != "paused":
                         break
             assert states["PJSIP/1001"] in ("available", "ringing")
+    # the board's sender ended with its socket: no Queue.get left pending
+    await asyncio.sleep(0.1)
+    assert not [t for t in asyncio.all_tasks()
+                if "Queue.get" in repr(t.get_coro())]
