@@ -1,9 +1,10 @@
-// Builds the co-browsing bundles into the Python package data (run by
+// Builds the front-end bundles into the Python package data (run by
 // scripts/setup.sh through `npm run build`; the outputs are git-ignored):
+//   frontend/src/widget/main.js       -> plugin/vidline/widget/static/vidline.js
 //   frontend/src/cobrowse-customer.js -> plugin/vidline/widget/static/cobrowse.js
 //   frontend/src/cobrowse-agent.js    -> agent_panel/static/cobrowse.js (+ cobrowse.css)
 import { build } from "esbuild";
-import { copyFile } from "node:fs/promises";
+import { copyFile, readFile } from "node:fs/promises";
 
 const common = {
   bundle: true,
@@ -14,7 +15,15 @@ const common = {
   logLevel: "warning",
 };
 
+// the customer widget: the header comment of its entry module (ids, data-
+// attributes, the JS API; integrators and browser tests read it) tops the
+// bundle; not minified, so what a site embeds stays readable
+const WIDGET = "frontend/src/widget/main.js";
+const header = (await readFile(WIDGET, "utf8")).match(/^\/\*[\s\S]*?\*\//)[0];
+
 await Promise.all([
+  build({ ...common, entryPoints: [WIDGET], outfile: "plugin/vidline/widget/static/vidline.js",
+          minify: false, legalComments: "none", banner: { js: header + "\n\"use strict\";" } }),
   build({ ...common, entryPoints: ["frontend/src/cobrowse-customer.js"],
           outfile: "plugin/vidline/widget/static/cobrowse.js" }),
   build({ ...common, entryPoints: ["frontend/src/cobrowse-agent.js"],

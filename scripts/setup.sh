@@ -10,10 +10,11 @@ WITH_TESTS=${1:-}
 if [ ! -x "$VENV/bin/python" ]; then
     python3 -m venv "$VENV"
 fi
-# front-end bundles (rrweb co-browsing, frontend/) into the package data before
-# pip installs the package: `npm ci` from package-lock.json (only when the lock
+# front-end bundles (the customer widget, rrweb co-browsing; frontend/) into the
+# package data before pip installs the package: `npm ci` from package-lock.json (only when the lock
 # changed), then `npm run build` (only when the lock or the sources changed)
-if [ "$WITH_TESTS" = "--tests" ] && ! command -v npm >/dev/null 2>&1; then
+# (the widget is built from frontend/src/widget: no npm, no customer widget)
+if ! command -v npm >/dev/null 2>&1; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq nodejs npm >/dev/null
@@ -24,15 +25,20 @@ if command -v npm >/dev/null 2>&1; then
         npm ci --no-audit --no-fund --loglevel=error
         echo "$lock" > node_modules/.vidline-lock
     fi
-    built=$(cat package-lock.json frontend/build.mjs frontend/src/*.js | sha256sum | cut -d' ' -f1)
+    # every source under frontend/src, names too (the widget's modules in frontend/src/widget/)
+    built=$({ cat package-lock.json frontend/build.mjs
+              find frontend/src -type f -name '*.js' | LC_ALL=C sort \
+                  | while read -r f; do echo "$f"; cat "$f"; done; } | sha256sum | cut -d' ' -f1)
     if [ ! -f node_modules/.vidline-built ] || [ "$(cat node_modules/.vidline-built)" != "$built" ] \
+            || [ ! -f plugin/vidline/widget/static/vidline.js ] \
             || [ ! -f plugin/vidline/widget/static/cobrowse.js ] \
             || [ ! -f agent_panel/static/cobrowse.js ] || [ ! -f agent_panel/static/cobrowse.css ]; then
         npm run --silent build
         echo "$built" > node_modules/.vidline-built
     fi
 else
-    echo "setup: npm not found: the co-browsing bundles are not built" >&2
+    echo "setup: npm could not be installed: the customer widget cannot be built" >&2
+    exit 1
 fi
 
 stamp="$VENV/.vidline-installed"

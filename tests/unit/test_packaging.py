@@ -92,6 +92,9 @@ def test_wheel_contains_panel_widget_dialplan_and_demo(wheel: Path) -> None:
     assert {"vidline/widget/static/cobrowse.js", "vidline/agent_panel/static/cobrowse.js",
             "vidline/agent_panel/static/cobrowse.css"} <= expected
     assert expected - names == set()
+    # the widget is the bundle esbuild builds from frontend/src/widget/, its header first
+    widget = zipfile.ZipFile(wheel).read("vidline/widget/static/vidline.js").decode()
+    assert widget.startswith("/* vidline customer widget") and "window.Vidline = api" in widget
     modules = {f"vidline/{p.relative_to(PLUGIN).as_posix()}" for p in PLUGIN.rglob("*.py")
                if "__pycache__" not in p.parts}
     assert modules - names == set()

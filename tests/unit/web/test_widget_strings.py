@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +16,9 @@ from vidline.web.app import _load_static
 from vidline.web.customer import widget_language
 
 STATIC = resources.files("vidline.widget").joinpath("static")
-SCRIPT = STATIC.joinpath("vidline.js").read_text(encoding="utf-8")
+# the widget's sources (esbuild bundles them into static/vidline.js)
+SOURCES = Path(__file__).resolve().parents[3] / "frontend" / "src" / "widget"
+SCRIPT = "\n".join(f.read_text(encoding="utf-8") for f in sorted(SOURCES.glob("*.js")))
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
@@ -29,6 +32,12 @@ def translations() -> dict[str, dict[str, Any]]:
     folder = STATIC.joinpath("strings")
     return {f.name[:-5]: json.loads(f.read_text(encoding="utf-8"))
             for f in folder.iterdir() if f.name.endswith(".json")}
+
+
+def test_the_bundle_is_built_from_the_sources() -> None:
+    bundle = STATIC.joinpath("vidline.js").read_text(encoding="utf-8")
+    assert bundle.startswith("/* vidline customer widget")  # the header for integrators
+    assert all(f'"{key}"' in bundle for key in english())
 
 
 def test_every_key_the_script_uses_is_in_the_catalogue() -> None:
