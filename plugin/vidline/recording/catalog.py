@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vidline.recording.paths import interaction_dir
+from vidline.recording.paths import SNIPS_META, interaction_dir
 from vidline.recording.writer import MANIFEST
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,8 @@ class RecordingSet:
         snips = self.directory / "snips"
         if snips.is_dir():
             names += sorted(f"snips/{p.name}" for p in snips.iterdir()
-                            if p.is_file() and FILE_RE.fullmatch(p.name))
+                            if p.is_file() and FILE_RE.fullmatch(p.name)
+                            and p.name != SNIPS_META)
         return names
 
 
@@ -105,6 +106,19 @@ def newest(root: Path, limit: int, keep: Callable[[RecordingSet], bool]) -> list
     return out[:limit]
 
 
+def _snips_only(directory: Path, retention_of: Callable[[str | None], int]
+                ) -> tuple[int, float]:
+    """(retention days, age reference) of a set that holds snips only."""
+    snips = directory / "snips"
+    try:
+        meta = json.loads((snips / SNIPS_META).read_text(encoding="utf-8"))
+        queue = meta.get("queue") if isinstance(meta, dict) else None
+        newest = max(p.stat().st_mtime for p in snips.iterdir())
+    except (OSError, ValueError):
+        return 0, 0.0
+    return (retention_of(queue) if isinstance(queue, str) else 0), newest
+
+
 def prune(root: Path, retention_of: Callable[[str | None], int], *,
           now: float | None = None, dry_run: bool = False) -> list[Path]:
     """Delete every set older than its queue's retention (days; 0 keeps it
@@ -122,8 +136,9 @@ def prune(root: Path, retention_of: Callable[[str | None], int], *,
                                     else None)
                 at = float(meta.get("ended_at") or meta.get("started_at") or 0)
             else:
-                days = 0  # unknown queue: only by the day, never early
-                at = directory.stat().st_mtime
+                # snips saved while recording was off: their meta names the
+                # queue; without it the retention is unknown and they stay
+                days, at = _snips_only(directory, retention_of)
             if days <= 0 or now - at < days * 86400:
                 continue
             removed.append(directory)

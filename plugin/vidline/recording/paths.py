@@ -8,6 +8,8 @@ import re
 import time
 from pathlib import Path
 
+SNIPS_META = "meta.json"  # in snips/: {"queue": ...}, for the retention of snips alone
+
 _ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 

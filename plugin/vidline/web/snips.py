@@ -14,6 +14,7 @@ within the size and pixel caps, stores it under the recording directory's
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import secrets
 import struct
@@ -26,7 +27,7 @@ from aiohttp import web
 
 from vidline.interactions.journal import SNIP
 from vidline.interactions.state import State
-from vidline.recording.paths import snips_dir
+from vidline.recording.paths import SNIPS_META, snips_dir
 from vidline.web.agent import _same_origin, current_session
 from vidline.web.app import STATE, json_error
 from vidline.web.customer import ID_RE
@@ -81,9 +82,14 @@ def check_png(data: bytes, max_side: int = MAX_SIDE) -> PngInfo:
     return info
 
 
-def _store(directory: Path, source: str, data: bytes) -> str:
+def _store(directory: Path, source: str, data: bytes, queue: str) -> str:
     """Writes the file (in a thread); its name."""
     directory.mkdir(parents=True, exist_ok=True)
+    meta = directory / SNIPS_META
+    if not meta.exists():
+        # the queue decides the retention (`vidline recordings prune`), also
+        # when no recording manifest sits next to the snips
+        meta.write_text(json.dumps({"queue": queue}), encoding="utf-8")
     existing = sum(1 for p in directory.iterdir() if p.suffix == ".png")
     if existing >= MAX_PER_INTERACTION:
         raise PngError(f"This interaction already has {MAX_PER_INTERACTION} snips.")
@@ -136,7 +142,8 @@ async def post_snip(request: web.Request) -> web.Response:
         info = check_png(data)
         directory = snips_dir(Path(state.config.recording.directory), interaction.id,
                               interaction.created_at)
-        name = await asyncio.to_thread(_store, directory, source, data)
+        name = await asyncio.to_thread(_store, directory, source, data,
+                                       interaction.queue or interaction.route.queue)
     except PngError as exc:
         return json_error(400, "invalid", "body", str(exc))
     except OSError:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from vidline.recording.access import AuditLog, Signer, may_see
 from vidline.recording.clock import StreamClock
 
 IDS = ["0f8fad5b-d9cb-469f-a165-70867728950e", "1f8fad5b-d9cb-469f-a165-70867728950e",
-       "2f8fad5b-d9cb-469f-a165-70867728950e"]
+       "2f8fad5b-d9cb-469f-a165-70867728950e", "3f8fad5b-d9cb-469f-a165-70867728950e"]
 DAY = 86400.0
 
 
@@ -117,3 +118,28 @@ def test_recording_config_is_checked() -> None:
     with pytest.raises(ConfigError, match=r"recording\.bogus"):
         parse_config({"recording": {"bogus": 1}})
     assert parse_config({}).recording.enabled is False
+
+
+def make_snips(root: Path, iid: str, queue: str | None, days_ago: float, now: float) -> Path:
+    """Snips saved with recording off: no manifest, a meta naming the queue."""
+    directory = root / time.strftime("%Y/%m/%d", time.gmtime(now - days_ago * DAY)) / iid
+    snips = directory / "snips"
+    snips.mkdir(parents=True)
+    (snips / "20261127T101500Z-ab12cd34-video.png").write_bytes(b"png")
+    if queue is not None:
+        (snips / "meta.json").write_text(json.dumps({"queue": queue}))
+    for path in snips.iterdir():
+        os.utime(path, (now - days_ago * DAY, now - days_ago * DAY))
+    return directory
+
+
+def test_prune_takes_snips_without_a_recording_by_their_queue(tmp_path: Path) -> None:
+    now = 1_800_000_000.0
+    config = parse_config({"recording": {"directory": str(tmp_path), "retention_days": 30,
+                                         "retention": {"legal": 0}}}).recording
+    old = make_snips(tmp_path, IDS[0], "support", 31, now)
+    young = make_snips(tmp_path, IDS[1], "support", 5, now)
+    legal = make_snips(tmp_path, IDS[2], "legal", 3000, now)
+    unknown = make_snips(tmp_path, IDS[3], None, 3000, now)  # no meta: retention unknown
+    assert catalog.prune(tmp_path, config.retention_of, now=now) == [old]
+    assert not old.exists() and young.exists() and legal.exists() and unknown.exists()

@@ -4,6 +4,7 @@ must look like, where it lands and what the journal hears."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import struct
 import zlib
 from collections.abc import AsyncIterator
@@ -97,6 +98,9 @@ async def test_snip_is_stored_for_the_owning_agent_and_journaled(snip_web: Any) 
     interaction = web_.fake.items[iid]
     stored = snips_dir(root, iid, interaction.created_at) / body["file"]
     assert stored.read_bytes() == image
+    # the queue travels with the snips, for their retention without a recording
+    meta = json.loads((stored.parent / "meta.json").read_text())
+    assert meta == {"queue": interaction.queue or interaction.route.queue}
     assert [(e.kind, e.data) for e in entries] == [("snip", {
         "file": body["file"], "size": len(image), "width": 4, "height": 3, "source": "video"})]
     await ws.close()
