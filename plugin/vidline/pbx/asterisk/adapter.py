@@ -22,11 +22,12 @@ cause 0. A leg never confirmed and not there: LegFailed("lost").
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 from collections import OrderedDict
+from collections.abc import Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from vidline.config import INTERFACE_RE, NAME_RE, AsteriskConfig, AudioSocketConfig
 from vidline.pbx.asterisk.codec import AmiEncodeError, AmiMessage
@@ -55,7 +56,7 @@ from vidline.pbx.events import (
     QueueEntry,
     QueueSummary,
 )
-from vidline.pbx.reconnect import Backoff, LinkLife
+from vidline.pbx.reconnect import Backoff, LinkKeeper
 from vidline.pbx.status import QueueStatus
 
 log = logging.getLogger(__name__)
@@ -92,10 +93,9 @@ class AsteriskAdapter:
         self._legs: dict[str, _Leg] = {}
         self._originates: dict[str, str] = {}  # Originate ActionID -> interaction id
         self._finished: OrderedDict[str, None] = OrderedDict()
-        self._link: AmiLink | None = None
-        self._up = asyncio.Event()
-        self._runner: asyncio.Task[None] | None = None
-        self._closing = False
+        self._keeper: LinkKeeper[AmiLink] = LinkKeeper(
+            "vidline-ami", self._open, self._companions, self._down,
+            Backoff(asterisk.reconnect_min, asterisk.reconnect_max, asterisk.ping_interval))
 
     # --- PbxAdapter -------------------------------------------------------
 
@@ -105,26 +105,13 @@ class AsteriskAdapter:
     async def start(self) -> None:
         """Log in once (PbxError if that fails), then keep the link up in the
         background until :meth:`close`."""
-        if self._runner is not None:
-            return
-        self._closing = False
-        link = await self._open()
-        # Up before start() returns: place_call right after start() finds the link.
-        tasks = self._attach(link)
-        self._runner = asyncio.create_task(self._run(link, tasks), name="vidline-ami")
+        await self._keeper.start()
 
     async def close(self) -> None:
-        self._closing = True
-        link = self._link
-        if link is not None and link.is_open:
-            with contextlib.suppress(Exception):
-                await link.request("Logoff", within=min(1.0, self._cfg.ping_timeout))
-            link.abort("closed by vidline")
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            runner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await runner
+        async def logoff(link: AmiLink) -> None:
+            await link.request("Logoff", within=min(1.0, self._cfg.ping_timeout))
+
+        await self._keeper.stop(logoff)
 
     async def place_call(self, call: PlaceCall) -> None:
         """Write the Originate once. The outcome arrives as LegOriginated or
@@ -233,12 +220,8 @@ class AsteriskAdapter:
         return reply
 
     async def _wait_link(self) -> AmiLink:
-        if self._link is None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._up.wait(), self._cfg.ping_timeout)
-        link = self._link
-        # is_open: the socket can be gone a moment before the runner notices
-        if link is None or not link.is_open:
+        link = await self._keeper.wait(self._cfg.ping_timeout)
+        if link is None:
             raise PbxError("the AMI link is down")
         return link
 
@@ -263,39 +246,13 @@ class AsteriskAdapter:
             raise PbxError(f"AMI login to {cfg.host}:{cfg.port} failed: "
                            f"{exc or type(exc).__name__}") from exc
 
-    async def _run(self, link: AmiLink, tasks: list[asyncio.Task[None]]) -> None:
-        cfg = self._cfg
-        await LinkLife(self._serve, self._reopen, self._down, lambda: self._closing,
-                       Backoff(cfg.reconnect_min, cfg.reconnect_max, cfg.ping_interval)
-                       ).run(link, tasks)
-
-    async def _reopen(self) -> tuple[AmiLink, list[asyncio.Task[None]]]:
-        link = await self._open()
-        return link, self._attach(link)
+    def _companions(self, link: AmiLink) -> list[Coroutine[Any, Any, None]]:
+        """While ``link`` is up: LinkUp now, then keepalive and resync."""
+        self._emit(LinkUp(link.banner))
+        return [self._keepalive(link), self._resync(link)]
 
     def _down(self, reason: str) -> None:
         self._emit(LinkDown(reason))
-
-    def _attach(self, link: AmiLink) -> list[asyncio.Task[None]]:
-        """Make ``link`` the current one: LinkUp, then keepalive and resync."""
-        self._link = link
-        self._up.set()
-        self._emit(LinkUp(link.banner))
-        return [asyncio.create_task(self._keepalive(link)),
-                asyncio.create_task(self._resync(link))]
-
-    async def _serve(self, link: AmiLink, tasks: list[asyncio.Task[None]]) -> str:
-        """Wait until the current link drops; return why it dropped."""
-        try:
-            return await asyncio.shield(link.lost)
-        finally:
-            self._up.clear()
-            self._link = None
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            if link.is_open:  # cancelled by close()
-                link.abort("closed by vidline")
 
     async def _keepalive(self, link: AmiLink) -> None:
         cfg = self._cfg

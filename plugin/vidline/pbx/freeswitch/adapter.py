@@ -26,12 +26,12 @@ call's UDP socket and ``sendmsg <b-uuid>`` starts the stream.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from vidline.config import AgentConfig, FreeswitchConfig
 from vidline.pbx import events as ev
@@ -43,7 +43,7 @@ from vidline.pbx.freeswitch.link import CommandFailed, EslLink, LinkLost, close_
 from vidline.pbx.freeswitch.queries import CallcenterQueries, extension
 from vidline.pbx.freeswitch.unicast import UnicastAudio
 from vidline.pbx.freeswitch.variables import Dialplan, fs_queue, originate_command, uuid_arg
-from vidline.pbx.reconnect import Backoff, LinkLife
+from vidline.pbx.reconnect import Backoff, LinkKeeper
 
 log = logging.getLogger(__name__)
 
@@ -78,12 +78,11 @@ class FreeswitchAdapter(CallcenterQueries):
         self._legs: dict[str, _Leg] = {}
         self._finished: OrderedDict[str, None] = OrderedDict()
         self.tracker = Tracker(self._agent_ref)
-        self._link: EslLink | None = None
-        self._up = asyncio.Event()
-        self._runner: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self._closing = False
         self.originates_sent = 0
+        self._keeper: LinkKeeper[EslLink] = LinkKeeper(
+            "vidline-esl", self._open, self._companions, self._down,
+            Backoff(cfg.reconnect_min, cfg.reconnect_max, cfg.ping_interval))
 
     # --- PbxAdapter -------------------------------------------------------
 
@@ -91,23 +90,16 @@ class FreeswitchAdapter(CallcenterQueries):
         self._handlers.append(handler)
 
     async def start(self) -> None:
-        if self._runner is not None:
-            return
-        self._closing = False
-        link = await self._open()
-        tasks = self._attach(link)
-        self._runner = asyncio.create_task(self._run(link, tasks), name="vidline-esl")
+        """Log in once (PbxError if that fails), then keep the link up in the
+        background until :meth:`close`."""
+        await self._keeper.start()
 
     async def close(self) -> None:
-        self._closing = True
-        link = self._link
-        if link is not None:
-            await close_quietly(link, min(1.0, self._cfg.command_timeout))
-        runner, self._runner = self._runner, None
-        for task in [*self._tasks, *([runner] if runner else [])]:
+        await self._keeper.stop(lambda link: close_quietly(
+            link, min(1.0, self._cfg.command_timeout)))
+        for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, *([runner] if runner else []),
-                             return_exceptions=True)
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.audio is not None:
             await self.audio.close()
 
@@ -162,11 +154,8 @@ class FreeswitchAdapter(CallcenterQueries):
     # --- internals ---------------------------------------------------------
 
     async def _wait_link(self) -> EslLink:
-        if self._link is None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._up.wait(), self._cfg.command_timeout)
-        link = self._link
-        if link is None or not link.is_open:
+        link = await self._keeper.wait(self._cfg.command_timeout)
+        if link is None:
             raise PbxError("the ESL link is down")
         return link
 
@@ -190,37 +179,13 @@ class FreeswitchAdapter(CallcenterQueries):
             raise PbxError(f"ESL login to {cfg.host}:{cfg.port} failed: "
                            f"{exc or type(exc).__name__}") from exc
 
-    async def _run(self, link: EslLink, tasks: list[asyncio.Task[None]]) -> None:
-        cfg = self._cfg
-        await LinkLife(self._serve, self._reopen, self._down, lambda: self._closing,
-                       Backoff(cfg.reconnect_min, cfg.reconnect_max, cfg.ping_interval)
-                       ).run(link, tasks)
-
-    async def _reopen(self) -> tuple[EslLink, list[asyncio.Task[None]]]:
-        link = await self._open()
-        return link, self._attach(link)
+    def _companions(self, link: EslLink) -> list[Coroutine[Any, Any, None]]:
+        """While ``link`` is up: LinkUp now, then keepalive and resync."""
+        self._emit(ev.LinkUp(f"FreeSWITCH ESL {self._cfg.host}:{self._cfg.port}"))
+        return [self._keepalive(link), self._resync(link)]
 
     def _down(self, reason: str) -> None:
         self._emit(ev.LinkDown(reason))
-
-    def _attach(self, link: EslLink) -> list[asyncio.Task[None]]:
-        self._link = link
-        self._up.set()
-        self._emit(ev.LinkUp(f"FreeSWITCH ESL {self._cfg.host}:{self._cfg.port}"))
-        return [asyncio.create_task(self._keepalive(link)),
-                asyncio.create_task(self._resync(link))]
-
-    async def _serve(self, link: EslLink, tasks: list[asyncio.Task[None]]) -> str:
-        try:
-            return await asyncio.shield(link.lost)
-        finally:
-            self._up.clear()
-            self._link = None
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            if link.is_open:
-                link.abort("closed by vidline")
 
     async def _keepalive(self, link: EslLink) -> None:
         cfg = self._cfg
